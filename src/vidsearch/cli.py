@@ -1,0 +1,236 @@
+"""The `vidsearch` command: the only place (with the service) that builds objects, prints,
+and turns errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vidsearch.config import Settings
+from vidsearch.errors import VidsearchError
+
+app = typer.Typer(
+    name="vidsearch",
+    help="Find the moment in a video that a sentence describes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Data directory [env: VIDSEARCH_HOME; default: per-user data dir]",
+                 show_default=False),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Hugging Face id or local model directory [env: VIDSEARCH_MODEL; "
+                 "default: the index's model, else openai/clip-vit-base-patch32]",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:  # pydantic ValidationError
+        _fail(f"invalid setting: {exc}")
+        raise  # unreachable
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Library errors become one line on stderr and exit code 1."""
+    try:
+        yield
+    except VidsearchError as exc:
+        _fail(str(exc))
+
+
+def _open(settings: Settings, *, with_model: bool):
+    from vidsearch.encoders import ClipEncoder
+    from vidsearch.index import IndexStore
+
+    store = IndexStore(settings.home)
+    if not with_model:
+        return store, None
+    try:
+        ref = settings.model_for(store.model_ref)
+        encoder = ClipEncoder(ref, batch_size=settings.batch_size, threads=settings.threads)
+        encoder.files  # resolve (and download) now: a missing model fails before any work
+    except BaseException:
+        store.close()
+        raise
+    return store, encoder
+
+
+@app.command("index")
+def index_command(
+    paths: Annotated[list[Path], typer.Argument(help="Video files or folders (recursive)")],
+    home: HomeOption = None,
+    model: ModelOption = None,
+    interval: Annotated[float | None, typer.Option(help="Max seconds between sampled frames "
+                                                   "[default: 2]", show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Frames per encoder batch")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Index videos: sample frames shot by shot, embed them, store them."""
+    from vidsearch.cli_progress import TqdmProgress
+    from vidsearch.ingest import Ingestor, IngestStatus
+    from vidsearch.media import FrameSampler, SamplerConfig
+
+    settings = _settings(home=home, model=model, interval=interval, batch_size=batch_size)
+    failed = 0
+    reports = []
+    with _errors():
+        store, encoder = _open(settings, with_model=True)
+        try:
+            ingestor = Ingestor(
+                store, encoder, FrameSampler(SamplerConfig(interval=settings.interval)),
+                batch_size=settings.batch_size, progress=TqdmProgress(),
+            )
+            for report in ingestor.index_paths(paths):
+                reports.append(report)
+                failed += report.status is IngestStatus.FAILED
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
+    if not reports:
+        _fail("no video files found in the given paths")
+    if failed:
+        typer.echo(f"{failed} of {len(reports)} files failed", err=True)
+        raise typer.Exit(1)
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    return {
+        "path": report.path, "name": report.name, "status": report.status.value,
+        "frames": report.frames, "encoded": report.encoded, "decoded": report.decoded,
+        "duration": round(report.duration, 3), "seconds": round(report.seconds, 3),
+        "error": report.error or None,
+    }
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str | None, typer.Argument(help="What to look for, in words")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="Search with an image instead")]
+    = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Number of moments")] = 10,
+    video: Annotated[list[str] | None, typer.Option("--video", help="Only this video (by name; "
+                     "repeatable)")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Drop frames scoring below this")] = None,
+    home: HomeOption = None,
+    model: ModelOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find the moments that best match a sentence or an image."""
+    from vidsearch.search import Searcher
+
+    if (query is None) == (image is None):
+        _fail("give either a QUERY or --image FILE (one of them)", code=2)
+    settings = _settings(home=home, model=model)
+    with _errors():
+        store, encoder = _open(settings, with_model=True)
+        try:
+            searcher = Searcher(store, encoder)
+            options = {"top_k": top_k, "videos": video, "min_score": min_score}
+            result = (searcher.search_image(image, **options) if image is not None
+                      else searcher.search_text(query or "", **options))
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    if not result.moments:
+        typer.echo("no matching moments")
+        return
+    for rank, m in enumerate(result.moments, 1):
+        typer.echo(f"{rank:>3}. {m.score:.3f}  {m.video}  {_clock(m.start)}–{_clock(m.end)}  "
+                   f"best {_clock(m.timestamp)}  {m.thumbnail or ''}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:06.3f}" if hours else f"{minutes:02d}:{secs:06.3f}"
+
+
+@app.command("videos")
+def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """List indexed videos."""
+    settings = _settings(home=home)
+    with _errors():
+        store, _ = _open(settings, with_model=False)
+        try:
+            records = store.catalog.videos()
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": r.name, "path": r.path, "duration": round(r.duration, 3),
+             "frames": r.frames, "complete": r.complete, "video_id": r.video_id}
+            for r in records
+        ], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        typer.echo("no videos indexed yet")
+    for r in records:
+        state = "complete" if r.complete else "INCOMPLETE (run index again to resume)"
+        typer.echo(f"{r.name}  {_clock(r.duration)}  {r.frames} frames  {state}  {r.path}")
+
+
+@app.command("remove")
+def remove_command(name: Annotated[str, typer.Argument(help="Video name, as `videos` lists it")],
+                   home: HomeOption = None) -> None:
+    """Remove a video from the index (the file itself is not touched)."""
+    settings = _settings(home=home)
+    with _errors():
+        store, _ = _open(settings, with_model=False)
+        try:
+            record = store.catalog.by_name(name)
+            if record is None:
+                _fail(f"no indexed video named {name!r}; `vidsearch videos` lists them")
+            assert record is not None
+            store.remove_video(record.video_id)
+        finally:
+            store.close()
+    typer.echo(f"removed {name}")
+
+
+@app.command("demo")
+def demo_command(
+    home: HomeOption = None,
+    model: ModelOption = None,
+    query: Annotated[str, typer.Option(help="What to search for in the sample")] = "a dog",
+) -> None:
+    """Generate a sample video, index it and search it: the whole pipeline in one command."""
+    from vidsearch.testing.demo import write_demo_video
+
+    settings = _settings(home=home, model=model)
+    sample = write_demo_video(settings.home / "samples" / "vidsearch-demo.mp4")
+    typer.echo(f"sample video: {sample}", err=True)
+    index_command([sample], home=settings.home, model=settings.model)
+    typer.echo(f'searching for "{query}":', err=True)
+    search_command(query, home=settings.home, model=settings.model)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

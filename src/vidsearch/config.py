@@ -1,0 +1,57 @@
+"""Settings: one object, read from flags and `VIDSEARCH_*` environment variables.
+
+Built at the edge (CLI, service) and passed down; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_INTERVAL_S = 2.0
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_TOP_K = 10
+
+
+def default_home() -> Path:
+    return platformdirs.user_data_path("vidsearch", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """Where the index lives and how videos are sampled and embedded."""
+
+    model_config = SettingsConfigDict(env_prefix="VIDSEARCH_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Data directory")
+    model: str | None = Field(
+        None,
+        description="Hugging Face id or local model directory; default: the model that built "
+        f"the index, or {DEFAULT_MODEL} for a new index",
+    )
+    interval: float = Field(DEFAULT_INTERVAL_S, gt=0, description="Max seconds between samples")
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=1024)
+    threads: int | None = Field(None, ge=1, description="CPU threads for inference")
+
+    def model_for(self, index_model_ref: str | None) -> str:
+        """The model to use with an index built by `index_model_ref` (None: a new index)."""
+        return self.model or index_model_ref or DEFAULT_MODEL
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.home / "thumbnails"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "index.lock"

@@ -1,0 +1,113 @@
+"""Find model files: a local directory, the Hugging Face cache, or a download — and fail fast.
+
+Offline, `from_pretrained("org/name")` spends ~20 s in retries before failing with a vague
+message. Here the cache is tried first, then the hub host gets one short TCP probe; when it
+cannot be reached the error names the model and says how to work offline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from vidsearch.errors import ModelError
+from vidsearch.fingerprint import file_fingerprint
+
+HUB_PROBE_TIMEOUT_S = 3.0
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+OFFLINE_HINT = (
+    "Pass a local model directory with --model or VIDSEARCH_MODEL; "
+    "`python -m vidsearch.testing.tiny_model DIR` writes a tiny random one for trying vidsearch."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFiles:
+    """A model directory on disk and the reference the user gave for it."""
+
+    ref: str
+    directory: Path
+
+    @property
+    def weights(self) -> Path:
+        for name in WEIGHT_FILES:
+            if (self.directory / name).is_file():
+                return self.directory / name
+        raise ModelError(f"model '{self.ref}': no weights ({' or '.join(WEIGHT_FILES)}) in "
+                         f"{self.directory}")
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the weights' content, whatever directory or id they came from."""
+        return file_fingerprint(self.weights, digest_size=8)
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.startswith(("/", "./", "../", "~")) or ref.count("/") > 1 or os.sep + os.sep in ref
+
+
+def _check_local_dir(ref: str, directory: Path) -> ModelFiles:
+    if not (directory / "config.json").is_file():
+        raise ModelError(f"model directory '{ref}' has no config.json: not a model directory")
+    return ModelFiles(ref, directory)
+
+
+def _hub_endpoint_host() -> tuple[str, int]:
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    return url.hostname or "huggingface.co", url.port or (443 if url.scheme != "http" else 80)
+
+
+def _probe_hub(ref: str) -> None:
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        raise ModelError(
+            f"cannot download model '{ref}': HF_HUB_OFFLINE is set and it is not in the local "
+            f"Hugging Face cache. {OFFLINE_HINT}"
+        )
+    host, port = _hub_endpoint_host()
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ModelError(
+            f"cannot download model '{ref}': {host} is unreachable ({exc.strerror or exc}); "
+            f"are you offline? {OFFLINE_HINT}"
+        ) from None
+
+
+def _download(ref: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    patterns = ["*.json", "*.txt", "*.safetensors"]
+    try:
+        return Path(snapshot_download(ref, allow_patterns=patterns, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass
+    _probe_hub(ref)
+    try:
+        directory = Path(snapshot_download(ref, allow_patterns=patterns))
+        if not any((directory / name).is_file() for name in WEIGHT_FILES):
+            directory = Path(snapshot_download(ref, allow_patterns=patterns + ["pytorch_model.bin"]))
+    except HfHubHTTPError as exc:
+        raise ModelError(f"cannot download model '{ref}' from the Hugging Face hub: {exc}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot download model '{ref}': {exc}") from None
+    return directory
+
+
+def locate_model(ref: str) -> ModelFiles:
+    """Resolve `ref` (local directory or Hugging Face id) to files on disk, or raise ModelError."""
+    if not ref or not ref.strip():
+        raise ModelError("no model given: set --model or VIDSEARCH_MODEL")
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return _check_local_dir(ref, path)
+    if path.exists():
+        raise ModelError(f"model '{ref}' is a file; expected a model directory or a hub id")
+    if _looks_like_path(ref) or not _HUB_ID.match(ref):
+        raise ModelError(f"model directory '{ref}' does not exist")
+    return _check_local_dir(ref, _download(ref))

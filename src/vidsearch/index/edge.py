@@ -1,0 +1,144 @@
+"""Vector index on an embedded Qdrant Edge shard (a data directory, no server)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import qdrant_edge as qe
+
+from vidsearch.errors import IndexError_, IndexLockedError
+from vidsearch.index.base import FramePoint
+from vidsearch.types import FrameHit
+
+VIDEO_FIELD = "video_id"
+SCROLL_PAGE = 1024
+
+
+def _video_filter(video_ids: Sequence[str]) -> qe.Filter:
+    match = qe.MatchValue(video_ids[0]) if len(video_ids) == 1 else qe.MatchAny(list(video_ids))
+    return qe.Filter(must=[qe.FieldCondition(key=VIDEO_FIELD, match=match)])
+
+
+class EdgeVectorIndex:
+    """Cosine search over frame vectors, with a keyword payload index on the video id."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        self._dim = dim
+        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
+        exists = (path / "edge_config.json").is_file()
+        try:
+            if exists:
+                self._shard = qe.EdgeShard.load(str(path), None)
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._shard = qe.EdgeShard.create(str(path), config)
+        except Exception as exc:  # qdrant_edge raises bare Exception
+            message = str(exc)
+            if "WouldBlock" in message:
+                raise IndexLockedError(
+                    f"the vector index at {path} is open in another process"
+                ) from None
+            raise IndexError_(f"cannot open the vector index at {path}: {message}") from None
+        if exists:
+            stored = self._stored_dim(path)
+            if stored is not None and stored != dim:
+                self._shard.close()
+                raise IndexError_(
+                    f"the vector index at {path} holds {stored}-d vectors, not {dim}-d"
+                )
+        else:
+            self._shard.update(
+                qe.UpdateOperation.create_field_index(VIDEO_FIELD, qe.PayloadSchemaType.Keyword)
+            )
+
+    @staticmethod
+    def _stored_dim(path: Path) -> int | None:
+        import json
+
+        try:
+            data = json.loads((path / "edge_config.json").read_text())
+            return int(data["vectors"][""]["size"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def upsert(self, points: Sequence[FramePoint]) -> None:
+        if not points:
+            return
+        batch = []
+        for p in points:
+            if p.vector.shape != (self._dim,):
+                raise IndexError_(f"vector of shape {p.vector.shape} does not fit a {self._dim}-d index")
+            batch.append(qe.Point(id=p.point_id, vector=p.vector.tolist(), payload=p.payload()))
+        self._shard.update(qe.UpdateOperation.upsert_points(batch))
+
+    def point_ids(self, video_id: str) -> set[str]:
+        ids: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(
+                    offset=offset,
+                    limit=SCROLL_PAGE,
+                    filter=_video_filter([video_id]),
+                    with_payload=False,
+                    with_vector=False,
+                )
+            )
+            ids.update(str(r.id) for r in records)
+            if offset is None:
+                return ids
+
+    def count(self, video_id: str | None = None) -> int:
+        flt = _video_filter([video_id]) if video_id else None
+        return int(self._shard.count(qe.CountRequest(exact=True, filter=flt)))
+
+    def delete_video(self, video_id: str) -> None:
+        self._shard.update(qe.UpdateOperation.delete_points_by_filter(_video_filter([video_id])))
+
+    def search(
+        self,
+        vector: np.ndarray,
+        limit: int,
+        *,
+        video_ids: Sequence[str] | None = None,
+        min_score: float | None = None,
+    ) -> list[FrameHit]:
+        vector = np.asarray(vector, dtype=np.float32).ravel()
+        if vector.shape != (self._dim,):
+            raise IndexError_(f"query vector has {vector.shape[0]} values; the index holds {self._dim}-d vectors")
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(vector.tolist()),
+            filter=_video_filter(video_ids) if video_ids else None,
+            with_payload=True,
+            score_threshold=min_score,
+        )
+        return [
+            FrameHit(
+                video_id=str(p.payload["video_id"]),
+                timestamp=float(p.payload["timestamp"]),
+                shot_index=int(p.payload["shot"]),
+                shot_start=float(p.payload["shot_start"]),
+                shot_end=float(p.payload["shot_end"]),
+                score=float(p.score),
+                pts=int(p.payload["pts"]),
+            )
+            for p in self._shard.query(request)
+            if p.payload
+        ]
+
+    def flush(self) -> None:
+        self._shard.flush()
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None  # type: ignore[assignment]

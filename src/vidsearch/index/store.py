@@ -1,0 +1,102 @@
+"""The data directory as one object: lock, catalog, vector index and thumbnails together.
+
+    VIDSEARCH_HOME/
+      index.lock        who holds the index (one process at a time)
+      catalog.sqlite    videos, their state, the model that built the index
+      index/            the Qdrant Edge shard (vectors + payload)
+      thumbnails/       <video id>/<pts>.jpg
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vidsearch.errors import IndexError_, ModelMismatchError
+from vidsearch.index.catalog import Catalog
+from vidsearch.index.edge import EdgeVectorIndex
+from vidsearch.index.lock import IndexLock
+from vidsearch.index.thumbnails import ThumbnailStore
+
+META_MODEL_IDENTITY = "model_identity"
+META_MODEL_REF = "model_ref"
+META_DIM = "dim"
+
+
+class IndexStore:
+    """Open with `IndexStore(home)`; pass the encoder's identity to index or search."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._lock = IndexLock(home / "index.lock").acquire()
+        try:
+            self.catalog = Catalog(home / "catalog.sqlite")
+        except BaseException:
+            self._lock.release()
+            raise
+        self.thumbnails = ThumbnailStore(home / "thumbnails")
+        self._vectors: EdgeVectorIndex | None = None
+
+    # -- model binding ----------------------------------------------------------------
+    @property
+    def model_identity(self) -> str | None:
+        return self.catalog.get_meta(META_MODEL_IDENTITY)
+
+    @property
+    def model_ref(self) -> str | None:
+        return self.catalog.get_meta(META_MODEL_REF)
+
+    def bind_model(self, identity: str, ref: str, dim: int) -> None:
+        """Tie an empty index to a model, or check that the index was built with this one."""
+        stored = self.model_identity
+        if stored is None:
+            self.catalog.set_meta(META_MODEL_IDENTITY, identity)
+            self.catalog.set_meta(META_MODEL_REF, ref)
+            self.catalog.set_meta(META_DIM, str(dim))
+            return
+        if stored != identity:
+            raise ModelMismatchError(
+                f"the index in {self.home} was built with model '{self.model_ref}' ({stored}), "
+                f"not '{ref}' ({identity}). Use --model '{self.model_ref}' to search it, or "
+                "another VIDSEARCH_HOME for a different model."
+            )
+        if self.model_ref != ref:
+            self.catalog.set_meta(META_MODEL_REF, ref)
+
+    @property
+    def vectors(self) -> EdgeVectorIndex:
+        """The vector index; exists once a model is bound."""
+        if self._vectors is None:
+            dim = self.catalog.get_meta(META_DIM)
+            if dim is None:
+                raise IndexError_(f"the index in {self.home} is empty: index some videos first")
+            self._vectors = EdgeVectorIndex(self.home / "index", int(dim))
+        return self._vectors
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.catalog.get_meta(META_DIM) is not None
+
+    def remove_video(self, video_id: str) -> None:
+        """Delete a video's points (flushed), thumbnails and catalog row, in that order, so
+        an interruption leaves a catalog row to retry the removal with."""
+        if self.has_vectors:
+            self.vectors.delete_video(video_id)
+            self.vectors.flush()
+        self.thumbnails.delete_video(video_id)
+        self.catalog.delete(video_id)
+
+    # -- life cycle -------------------------------------------------------------------
+    def close(self) -> None:
+        try:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            self.catalog.close()
+        finally:
+            self._lock.release()
+
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,261 @@
+"""Index videos: decode → sample → embed → store, streamed, resumable and idempotent.
+
+Per video:
+1. probe it and compute its content id; a complete video with that id is skipped;
+2. mark it INDEXING in the catalog; ask the index which of its frames are already stored
+   (a killed run left them) so they are not embedded again;
+3. stream sampled frames through the encoder in batches; a frame's point is written once
+   its vector exists and its shot has ended (the payload carries the shot's end);
+4. flush the vector index, then mark the video COMPLETE.
+Point ids derive from (content id, pts), so a rerun after SIGKILL rewrites the same points:
+no duplicates, and the deterministic sampler brings back exactly the missing ones.
+A video that fails to decode is rolled back: its partial points and thumbnails are removed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vidsearch.encoders.base import Encoder
+from vidsearch.errors import MediaError, VidsearchError
+from vidsearch.index.base import FramePoint, frame_point_id
+from vidsearch.index.catalog import now_iso
+from vidsearch.index.store import IndexStore
+from vidsearch.media.decode import DecodedFrame, decode_frames
+from vidsearch.media.probe import probe_video
+from vidsearch.media.sampler import FrameSampler
+from vidsearch.types import SampledFrame, ShotClosed, VideoInfo, VideoRecord, VideoState
+
+VIDEO_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mkv .mov .avi .webm .mpg .mpeg .ts .mts .m2ts .wmv .flv .3gp .ogv .vob".split()
+)
+PROGRESS_EVERY_FRAMES = 25
+
+
+class IngestStatus(StrEnum):
+    INDEXED = "indexed"
+    SKIPPED = "skipped"  # already complete and unchanged
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    path: str
+    status: IngestStatus
+    name: str = ""
+    frames: int = 0  # frames stored for this video
+    encoded: int = 0  # frames embedded in this run (fewer than `frames` on resume)
+    decoded: int = 0
+    duration: float = 0.0
+    seconds: float = 0.0
+    error: str = ""
+
+
+class ProgressListener(Protocol):
+    """Told about progress; the CLI draws bars, the service counts, tests record."""
+
+    def video_started(self, path: Path, duration: float) -> None: ...
+
+    def video_progress(self, position: float, decoded: int, kept: int) -> None: ...
+
+    def video_finished(self, report: IngestReport) -> None: ...
+
+
+class _Silent:
+    def video_started(self, path: Path, duration: float) -> None:
+        pass
+
+    def video_progress(self, position: float, decoded: int, kept: int) -> None:
+        pass
+
+    def video_finished(self, report: IngestReport) -> None:
+        pass
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, folders walked recursively for video extensions (sorted, no symlinked
+    folders followed). Missing paths are passed through so that they are reported."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+@dataclass(slots=True)
+class _Pending:
+    frame: SampledFrame
+    point_id: str
+    vector: np.ndarray | None = None
+
+
+@dataclass(slots=True)
+class _Counters:
+    decoded: int = 0
+    kept: int = 0
+    encoded: int = 0
+    stored: int = 0
+    position: float = 0.0
+    shots: set[int] = field(default_factory=set)
+
+
+class Ingestor:
+    """Indexes files into an open IndexStore with an encoder bound to it."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        encoder: Encoder,
+        sampler: FrameSampler | None = None,
+        *,
+        batch_size: int = 32,
+        progress: ProgressListener | None = None,
+    ) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.sampler = sampler or FrameSampler()
+        self.batch_size = batch_size
+        self.progress = progress or _Silent()
+        store.bind_model(encoder.identity, getattr(encoder, "model_ref", encoder.identity),
+                         encoder.dim)
+
+    def index_paths(self, paths: Sequence[Path]) -> Iterator[IngestReport]:
+        for path in expand_paths(paths):
+            yield self.index_file(path)
+
+    def index_file(self, path: Path) -> IngestReport:
+        started = time.perf_counter()
+        path = Path(os.path.abspath(path))
+        try:
+            info = probe_video(path)
+        except MediaError as exc:
+            report = IngestReport(str(path), IngestStatus.FAILED, error=str(exc))
+            self.progress.video_finished(report)
+            return report
+        catalog = self.store.catalog
+        existing = catalog.by_id(info.content_id)
+        if existing is not None and existing.complete:
+            if existing.path != info.path or existing.mtime_ns != info.mtime_ns:
+                catalog.update_location(existing.video_id, info.path, info.mtime_ns)
+            report = IngestReport(
+                str(path), IngestStatus.SKIPPED, existing.name, existing.frames,
+                duration=existing.duration, seconds=time.perf_counter() - started,
+            )
+            self.progress.video_finished(report)
+            return report
+        name = existing.name if existing else catalog.unique_name(path.name, info.content_id)
+        catalog.start(
+            VideoRecord(
+                info.content_id, name, info.path, info.size, info.mtime_ns, info.duration, 0,
+                VideoState.INDEXING, self.encoder.identity, now_iso(),
+            )
+        )
+        self.progress.video_started(path, info.duration)
+        counters = _Counters()
+        try:
+            self._index_frames(info, counters)
+        except VidsearchError as exc:
+            self.store.remove_video(info.content_id)
+            report = IngestReport(str(path), IngestStatus.FAILED, name, error=str(exc),
+                                  decoded=counters.decoded,
+                                  seconds=time.perf_counter() - started)
+            self.progress.video_finished(report)
+            return report
+        vectors = self.store.vectors
+        vectors.flush()
+        frames = vectors.count(info.content_id)
+        duration = max(info.duration, counters.position)
+        catalog.complete(info.content_id, frames, duration)
+        self._forget_replaced(info)
+        report = IngestReport(
+            str(path), IngestStatus.INDEXED, name, frames, counters.encoded, counters.decoded,
+            duration, time.perf_counter() - started,
+        )
+        self.progress.video_finished(report)
+        return report
+
+    # -- internals --------------------------------------------------------------------
+    def _decoded(self, path: Path, counters: _Counters) -> Iterator[DecodedFrame]:
+        for frame in decode_frames(path):
+            counters.decoded += 1
+            counters.position = frame.timestamp
+            if counters.decoded % PROGRESS_EVERY_FRAMES == 0:
+                self.progress.video_progress(frame.timestamp, counters.decoded, counters.kept)
+            yield frame
+
+    def _index_frames(self, info: VideoInfo, counters: _Counters) -> None:
+        video_id = info.content_id
+        vectors = self.store.vectors
+        thumbnails = self.store.thumbnails
+        stored = vectors.point_ids(video_id)
+        pending: deque[_Pending] = deque()
+        unencoded: list[_Pending] = []
+        shot_ends: dict[int, float] = {}
+
+        def encode() -> None:
+            if not unencoded:
+                return
+            embedded = self.encoder.encode_images([p.frame.image for p in unencoded])
+            for p, vector in zip(unencoded, embedded, strict=True):
+                p.vector = vector
+                p.frame.image = np.empty((0, 0, 3), np.uint8)  # free the pixels
+            counters.encoded += len(unencoded)
+            unencoded.clear()
+
+        def write_ready() -> None:
+            ready: list[FramePoint] = []
+            while pending and pending[0].vector is not None:
+                shot_end = shot_ends.get(pending[0].frame.shot_index)
+                if shot_end is None:
+                    break
+                p = pending.popleft()
+                f = p.frame
+                assert p.vector is not None
+                ready.append(FramePoint(video_id, f.pts, f.timestamp, f.shot_index,
+                                        f.shot_start, shot_end, p.vector))
+            vectors.upsert(ready)
+            counters.stored += len(ready)
+
+        for event in self.sampler.sample(self._decoded(Path(info.path), counters)):
+            if isinstance(event, ShotClosed):
+                shot_ends[event.shot_index] = event.end
+                write_ready()
+                continue
+            counters.kept += 1
+            point_id = frame_point_id(video_id, event.pts)
+            if point_id in stored:
+                continue  # stored by an earlier, interrupted run
+            thumbnails.save(video_id, event.pts, event.image)
+            item = _Pending(event, point_id)
+            pending.append(item)
+            unencoded.append(item)
+            if len(unencoded) >= self.batch_size:
+                encode()
+                write_ready()
+        encode()
+        write_ready()
+        if pending:  # cannot happen: the sampler closes every shot it opens
+            raise VidsearchError(f"{info.path}: {len(pending)} frames left without a shot end")
+
+    def _forget_replaced(self, info: VideoInfo) -> None:
+        """A file whose content changed: drop what was indexed for its old content."""
+        for old in self.store.catalog.by_path(info.path):
+            if old.video_id != info.content_id:
+                self.store.remove_video(old.video_id)
+        record = self.store.catalog.by_id(info.content_id)
+        wanted = Path(info.path).name
+        if record is not None and record.name != wanted and self.store.catalog.by_name(wanted) is None:
+            self.store.catalog.rename(info.content_id, wanted)

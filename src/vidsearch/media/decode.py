@@ -1,0 +1,95 @@
+"""Decode a video once, cheaply: every frame as a tiny analysis image, full frames on demand.
+
+Shot detection needs every frame, but only a thumbnail-sized view of it; the encoder needs
+a few frames at ~256 px. So each decoded frame is scaled by FFmpeg (swscale) straight to a
+48x27 analysis image, and the larger working image is produced only for frames the sampler
+keeps. Decoding is threaded by FFmpeg.
+
+PyAV does not raise on a truncated file, it just stops early: the last frame's time is
+compared with the duration the container announces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidsearch.errors import DecodeError
+from vidsearch.media.probe import open_video, stream_span
+
+ANALYSIS_SIZE = (48, 27)  # width, height
+WORKING_SHORT_SIDE = 256
+# A file counts as truncated when decoding ends this long before its announced end.
+TRUNCATION_TOLERANCE_S = 0.5
+TRUNCATION_TOLERANCE_FRAMES = 3
+
+
+@dataclass(slots=True)
+class DecodedFrame:
+    """One decoded frame: its exact time, a tiny RGB view, and the frame to scale on demand."""
+
+    timestamp: float
+    pts: int
+    analysis: np.ndarray  # (27, 48, 3) uint8
+    _frame: av.VideoFrame
+    _working_size: tuple[int, int]
+
+    def working_image(self) -> np.ndarray:
+        """RGB uint8 with the short side at WORKING_SHORT_SIDE px (never upscaled)."""
+        w, h = self._working_size
+        return self._frame.to_ndarray(format="rgb24", width=w, height=h)
+
+
+def working_size(width: int, height: int, short_side: int = WORKING_SHORT_SIDE) -> tuple[int, int]:
+    """Scale (width, height) so the short side is `short_side`, keeping even dimensions."""
+    scale = min(1.0, short_side / max(1, min(width, height)))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def decode_frames(path: Path) -> Iterator[DecodedFrame]:
+    """Yield every frame of the first video stream in presentation order.
+
+    Raises DecodeError when FFmpeg fails mid-stream, when no frame decodes, or when the
+    stream stops well before the duration the container announces (a truncated file).
+    """
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        tb = stream.time_base
+        rate = stream.average_rate or stream.guessed_rate
+        frame_duration = float(1 / rate) if rate else 0.04
+        start, announced_end = stream_span(container, stream)
+        size = working_size(stream.codec_context.width, stream.codec_context.height)
+        last_time: float | None = None
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is not None and tb is not None:
+                    pts = int(frame.pts)
+                    timestamp = float(frame.pts * tb)
+                else:  # no timestamps at all: fall back to the frame rate
+                    pts = index
+                    timestamp = start + index * frame_duration
+                index += 1
+                if last_time is not None and timestamp <= last_time:
+                    continue  # duplicate or out-of-order timestamp: keep time monotonic
+                last_time = timestamp
+                analysis = frame.to_ndarray(
+                    format="rgb24", width=ANALYSIS_SIZE[0], height=ANALYSIS_SIZE[1]
+                )
+                yield DecodedFrame(timestamp, pts, analysis, frame, size)
+        except av.FFmpegError as exc:
+            at = f" at {last_time:.2f}s" if last_time is not None else ""
+            raise DecodeError(f"{path}: decoding failed{at}: {exc.strerror or exc}") from None
+        if last_time is None:
+            raise DecodeError(f"{path}: no video frame could be decoded")
+        tolerance = max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRAMES * frame_duration)
+        decoded_end = last_time + frame_duration
+        if announced_end and decoded_end + tolerance < announced_end:
+            raise DecodeError(
+                f"{path}: truncated or corrupt: decoding stopped at {decoded_end:.2f}s "
+                f"of {announced_end:.2f}s announced"
+            )

@@ -1,0 +1,71 @@
+"""Open a file with FFmpeg (through PyAV) and describe its video stream, or say why not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import av
+import av.container
+
+from vidsearch.errors import MediaError
+from vidsearch.fingerprint import file_fingerprint
+from vidsearch.types import VideoInfo
+
+
+@contextmanager
+def open_video(path: Path) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+    """Open `path` and yield (container, first video stream); MediaError says what is wrong."""
+    if not path.exists():
+        raise MediaError(f"{path}: no such file")
+    if not path.is_file():
+        raise MediaError(f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: empty file (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise MediaError(f"{path}: not a video file FFmpeg can read (invalid data)") from None
+    except av.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    try:
+        if not container.streams.video:
+            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+            raise MediaError(f"{path}: has no video stream (found: {', '.join(kinds)})")
+        stream = container.streams.video[0]
+        if stream.codec_context is None or not stream.codec_context.name:
+            raise MediaError(f"{path}: video codec not supported by this FFmpeg build")
+        yield container, stream
+    finally:
+        container.close()
+
+
+def stream_span(container: av.container.InputContainer, stream: av.VideoStream) -> tuple[float, float]:
+    """(start, end) in seconds as the file announces them; end is 0.0 when it announces none."""
+    tb = stream.time_base
+    start = float(stream.start_time * tb) if stream.start_time is not None and tb else 0.0
+    if stream.duration is not None and tb:
+        return start, start + float(stream.duration * tb)
+    if container.duration is not None:
+        return start, start + container.duration / av.time_base
+    return start, 0.0
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Describe the video at `path` without decoding frames."""
+    with open_video(path) as (container, stream):
+        rate = stream.average_rate or stream.guessed_rate
+        info_stat = path.stat()
+        start, end = stream_span(container, stream)
+        return VideoInfo(
+            path=str(path),
+            content_id=file_fingerprint(path),
+            size=info_stat.st_size,
+            mtime_ns=info_stat.st_mtime_ns,
+            duration=max(0.0, end - start),
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            fps=float(rate) if rate else 0.0,
+            frame_count=stream.frames or 0,
+        )

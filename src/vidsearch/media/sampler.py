@@ -1,0 +1,90 @@
+"""Shot-aware frame sampling: which decoded frames are worth embedding.
+
+Rules, in order, for each decoded frame:
+1. near-black frames are dropped; a black stretch also ends the current shot;
+2. the first frame of every shot is kept (a hard cut, or the first frame after black);
+3. inside a shot, a frame is kept once `interval` seconds have passed since the last kept
+   one, unless it is a near-duplicate of that frame (a static stretch yields one frame).
+
+The sampler yields kept frames as soon as they are chosen and a `ShotClosed` event when a
+shot ends, so the caller never holds more than one shot's worth of *vectors*, not images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidsearch.config import DEFAULT_INTERVAL_S
+from vidsearch.media.decode import DecodedFrame
+from vidsearch.media.quality import is_black, mean_abs_difference
+from vidsearch.media.shots import DEFAULT_HIST_THRESHOLD, DEFAULT_PIXEL_THRESHOLD, CutDetector
+from vidsearch.types import SampledFrame, ShotClosed
+
+# Floating-point slack when comparing elapsed time with the interval.
+_TIME_EPSILON = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class SamplerConfig:
+    interval: float = DEFAULT_INTERVAL_S
+    black_mean: float = 18.0  # mean luma below this ...
+    black_bright: float = 40.0  # ... and 98th percentile below this: near-black
+    duplicate_threshold: float = 3.0  # mean abs difference (0..255) below this: duplicate
+    cut_hist_threshold: float = DEFAULT_HIST_THRESHOLD
+    cut_pixel_threshold: float = DEFAULT_PIXEL_THRESHOLD
+
+
+class FrameSampler:
+    """Turns a stream of decoded frames into kept frames and shot boundaries."""
+
+    def __init__(self, config: SamplerConfig | None = None) -> None:
+        self.config = config or SamplerConfig()
+
+    def sample(self, frames: Iterable[DecodedFrame]) -> Iterator[SampledFrame | ShotClosed]:
+        cfg = self.config
+        cuts = CutDetector(cfg.cut_hist_threshold, cfg.cut_pixel_threshold)
+        shot_index = -1
+        shot_start = 0.0
+        in_shot = False
+        last_kept: np.ndarray | None = None
+        last_kept_time = float("-inf")
+        previous_time: float | None = None
+        frame_step = 0.0
+
+        for frame in frames:
+            if previous_time is not None:
+                frame_step = frame.timestamp - previous_time
+            previous_time = frame.timestamp
+            if is_black(frame.analysis, cfg.black_mean, cfg.black_bright):
+                if in_shot:
+                    yield ShotClosed(shot_index, shot_start, frame.timestamp)
+                    in_shot = False
+                cuts.reset()
+                continue
+            cut = cuts.is_cut(frame.analysis)
+            if not in_shot or cut:
+                if in_shot:
+                    yield ShotClosed(shot_index, shot_start, frame.timestamp)
+                shot_index += 1
+                shot_start = frame.timestamp
+                in_shot = True
+            elif frame.timestamp - last_kept_time + _TIME_EPSILON < cfg.interval:
+                continue
+            elif (
+                last_kept is not None
+                and mean_abs_difference(frame.analysis, last_kept) < cfg.duplicate_threshold
+            ):
+                continue
+            last_kept, last_kept_time = frame.analysis, frame.timestamp
+            yield SampledFrame(
+                timestamp=frame.timestamp,
+                pts=frame.pts,
+                shot_index=shot_index,
+                shot_start=shot_start,
+                image=frame.working_image(),
+            )
+        if in_shot and previous_time is not None:
+            yield ShotClosed(shot_index, shot_start, previous_time + frame_step)

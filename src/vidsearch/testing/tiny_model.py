@@ -1,0 +1,115 @@
+"""Write a tiny random CLIP model directory, usable anywhere vidsearch accepts a model.
+
+    python -m vidsearch.testing.tiny_model DIR
+
+Same file layout as a real Hugging Face CLIP checkpoint (config.json, model.safetensors,
+tokenizer files, preprocessor_config.json), a few hundred KB, built offline and
+deterministic (same seed -> same weights -> same identity). Its vectors mean nothing
+semantically, but exact frames still find themselves, so the whole pipeline can be tried.
+The tokenizer is a byte-level BPE trained on a small English + Persian corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+TINY_DIM = 32
+_CORPUS = [
+    "a man running on the beach at sunset",
+    "a red car parked in the street",
+    "two dogs playing in the snow",
+    "a woman reading a book in a cafe",
+    "children laughing in a green park",
+    "مردی که هنگام غروب در ساحل می‌دود",
+    "یک ماشین قرمز در خیابان پارک شده است",
+    "دو سگ در برف بازی می‌کنند",
+    "زنی در کافه کتاب می‌خواند",
+    "۱۲۳ 123 video film فیلم",
+]
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+
+
+def _tokenizer(vocab_size: int = 600):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[BOS, EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    bos, eos = tok.token_to_id(BOS), tok.token_to_id(EOS)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A {EOS}", special_tokens=[(BOS, bos), (EOS, eos)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=EOS, model_max_length=77
+    )
+
+
+def write_tiny_model(directory: Path, *, seed: int = 0, image_size: int = 224) -> Path:
+    """Create (or overwrite) a tiny CLIP model in `directory` and return it."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer()
+    config = CLIPConfig(
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 77,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": image_size,
+            "patch_size": 32,
+        },
+        projection_dim=TINY_DIM,
+    )
+    torch.manual_seed(seed)
+    model = CLIPModel(config).eval()
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    (directory / "preprocessor_config.json").write_text(
+        json.dumps(
+            {
+                "image_mean": [0.48145466, 0.4578275, 0.40821073],
+                "image_std": [0.26862954, 0.26130258, 0.27577711],
+                "size": {"shortest_edge": image_size},
+                "crop_size": {"height": image_size, "width": image_size},
+            },
+            indent=2,
+        )
+    )
+    return directory
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0 if args and args[0] in {"-h", "--help"} else 2
+    print(write_tiny_model(Path(args[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
