@@ -25,14 +25,20 @@ app = typer.Typer(
 
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", help="Data directory [env: VIDSEARCH_HOME; default: per-user data dir]",
-                 show_default=False),
+    typer.Option(
+        "--home",
+        help="Data directory [env: VIDSEARCH_HOME; default: per-user data dir]",
+        show_default=False,
+    ),
 ]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="Hugging Face id or local model directory [env: VIDSEARCH_MODEL; "
-                 "default: the index's model, else openai/clip-vit-base-patch32]",
-                 show_default=False),
+    typer.Option(
+        "--model",
+        help="Hugging Face id or local model directory [env: VIDSEARCH_MODEL; "
+        "default: the index's model, else openai/clip-vit-base-patch32]",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 
@@ -69,7 +75,7 @@ def _open(settings: Settings, *, with_model: bool):
     try:
         ref = settings.model_for(store.model_ref)
         encoder = ClipEncoder(ref, batch_size=settings.batch_size, threads=settings.threads)
-        encoder.files  # resolve (and download) now: a missing model fails before any work
+        _ = encoder.files  # resolve (and download) now: a missing model fails before any work
     except BaseException:
         store.close()
         raise
@@ -81,8 +87,10 @@ def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Video files or folders (recursive)")],
     home: HomeOption = None,
     model: ModelOption = None,
-    interval: Annotated[float | None, typer.Option(help="Max seconds between sampled frames "
-                                                   "[default: 2]", show_default=False)] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Max seconds between sampled frames [default: 2]", show_default=False),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Frames per encoder batch")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -98,8 +106,11 @@ def index_command(
         store, encoder = _open(settings, with_model=True)
         try:
             ingestor = Ingestor(
-                store, encoder, FrameSampler(SamplerConfig(interval=settings.interval)),
-                batch_size=settings.batch_size, progress=TqdmProgress(),
+                store,
+                encoder,
+                FrameSampler(SamplerConfig(interval=settings.interval)),
+                batch_size=settings.batch_size,
+                progress=TqdmProgress(),
             )
             for report in ingestor.index_paths(paths):
                 reports.append(report)
@@ -117,9 +128,14 @@ def index_command(
 
 def _report_json(report: Any) -> dict[str, Any]:
     return {
-        "path": report.path, "name": report.name, "status": report.status.value,
-        "frames": report.frames, "encoded": report.encoded, "decoded": report.decoded,
-        "duration": round(report.duration, 3), "seconds": round(report.seconds, 3),
+        "path": report.path,
+        "name": report.name,
+        "status": report.status.value,
+        "frames": report.frames,
+        "encoded": report.encoded,
+        "decoded": report.decoded,
+        "duration": round(report.duration, 3),
+        "seconds": round(report.seconds, 3),
         "error": report.error or None,
     }
 
@@ -127,11 +143,13 @@ def _report_json(report: Any) -> dict[str, Any]:
 @app.command("search")
 def search_command(
     query: Annotated[str | None, typer.Argument(help="What to look for, in words")] = None,
-    image: Annotated[Path | None, typer.Option("--image", help="Search with an image instead")]
-    = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="Search with an image instead")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Number of moments")] = 10,
-    video: Annotated[list[str] | None, typer.Option("--video", help="Only this video (by name; "
-                     "repeatable)")] = None,
+    video: Annotated[
+        list[str] | None, typer.Option("--video", help="Only this video (by name; repeatable)")
+    ] = None,
     min_score: Annotated[float | None, typer.Option(help="Drop frames scoring below this")] = None,
     home: HomeOption = None,
     model: ModelOption = None,
@@ -148,8 +166,11 @@ def search_command(
         try:
             searcher = Searcher(store, encoder)
             options = {"top_k": top_k, "videos": video, "min_score": min_score}
-            result = (searcher.search_image(image, **options) if image is not None
-                      else searcher.search_text(query or "", **options))
+            result = (
+                searcher.search_image(image, **options)
+                if image is not None
+                else searcher.search_text(query or "", **options)
+            )
         finally:
             store.close()
     if as_json:
@@ -159,8 +180,10 @@ def search_command(
         typer.echo("no matching moments")
         return
     for rank, m in enumerate(result.moments, 1):
-        typer.echo(f"{rank:>3}. {m.score:.3f}  {m.video}  {_clock(m.start)}–{_clock(m.end)}  "
-                   f"best {_clock(m.timestamp)}  {m.thumbnail or ''}")
+        typer.echo(
+            f"{rank:>3}. {m.score:.3f}  {m.video}  {_clock(m.start)}–{_clock(m.end)}  "
+            f"best {_clock(m.timestamp)}  {m.thumbnail or ''}"
+        )
 
 
 def _clock(seconds: float) -> str:
@@ -180,11 +203,23 @@ def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None
         finally:
             store.close()
     if as_json:
-        typer.echo(json.dumps([
-            {"name": r.name, "path": r.path, "duration": round(r.duration, 3),
-             "frames": r.frames, "complete": r.complete, "video_id": r.video_id}
-            for r in records
-        ], ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "path": r.path,
+                        "duration": round(r.duration, 3),
+                        "frames": r.frames,
+                        "complete": r.complete,
+                        "video_id": r.video_id,
+                    }
+                    for r in records
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if not records:
         typer.echo("no videos indexed yet")
@@ -194,8 +229,10 @@ def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None
 
 
 @app.command("remove")
-def remove_command(name: Annotated[str, typer.Argument(help="Video name, as `videos` lists it")],
-                   home: HomeOption = None) -> None:
+def remove_command(
+    name: Annotated[str, typer.Argument(help="Video name, as `videos` lists it")],
+    home: HomeOption = None,
+) -> None:
     """Remove a video from the index (the file itself is not touched)."""
     settings = _settings(home=home)
     with _errors():

@@ -19,7 +19,10 @@ class TqdmProgress:
     def video_started(self, path: Path, duration: float) -> None:
         self._started = time.perf_counter()
         self._bar = tqdm(
-            total=round(duration, 1) or None, unit="s", desc=path.name[:40], leave=False,
+            total=round(duration, 1) or None,
+            unit="s",
+            desc=path.name[:40],
+            leave=False,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}s video "
             "[{elapsed}<{remaining}{postfix}]",
             disable=None,
@@ -29,8 +32,9 @@ class TqdmProgress:
         if self._bar is None:
             return
         elapsed = max(1e-6, time.perf_counter() - self._started)
-        self._bar.set_postfix_str(f"{decoded / elapsed:.0f} frames/s decoded, {kept} kept",
-                                  refresh=False)
+        self._bar.set_postfix_str(
+            f"{decoded / elapsed:.0f} frames/s decoded, {kept} kept", refresh=False
+        )
         self._bar.update(round(position, 1) - self._bar.n)
 
     def video_finished(self, report: IngestReport) -> None:
@@ -47,5 +51,6 @@ class TqdmProgress:
             typer.echo(
                 f"indexed {name}: {report.frames} frames from {report.duration:.1f}s of video "
                 f"in {report.seconds:.1f}s ({rate:.0f} frames/s decoded, "
-                f"{report.encoded} embedded)", err=True,
+                f"{report.encoded} embedded)",
+                err=True,
             )

@@ -129,8 +129,9 @@ class Ingestor:
         self.sampler = sampler or FrameSampler()
         self.batch_size = batch_size
         self.progress = progress or _Silent()
-        store.bind_model(encoder.identity, getattr(encoder, "model_ref", encoder.identity),
-                         encoder.dim)
+        store.bind_model(
+            encoder.identity, getattr(encoder, "model_ref", encoder.identity), encoder.dim
+        )
 
     def index_paths(self, paths: Sequence[Path]) -> Iterator[IngestReport]:
         for path in expand_paths(paths):
@@ -151,16 +152,28 @@ class Ingestor:
             if existing.path != info.path or existing.mtime_ns != info.mtime_ns:
                 catalog.update_location(existing.video_id, info.path, info.mtime_ns)
             report = IngestReport(
-                str(path), IngestStatus.SKIPPED, existing.name, existing.frames,
-                duration=existing.duration, seconds=time.perf_counter() - started,
+                str(path),
+                IngestStatus.SKIPPED,
+                existing.name,
+                existing.frames,
+                duration=existing.duration,
+                seconds=time.perf_counter() - started,
             )
             self.progress.video_finished(report)
             return report
         name = existing.name if existing else catalog.unique_name(path.name, info.content_id)
         catalog.start(
             VideoRecord(
-                info.content_id, name, info.path, info.size, info.mtime_ns, info.duration, 0,
-                VideoState.INDEXING, self.encoder.identity, now_iso(),
+                info.content_id,
+                name,
+                info.path,
+                info.size,
+                info.mtime_ns,
+                info.duration,
+                0,
+                VideoState.INDEXING,
+                self.encoder.identity,
+                now_iso(),
             )
         )
         self.progress.video_started(path, info.duration)
@@ -169,9 +182,14 @@ class Ingestor:
             self._index_frames(info, counters)
         except VidsearchError as exc:
             self.store.remove_video(info.content_id)
-            report = IngestReport(str(path), IngestStatus.FAILED, name, error=str(exc),
-                                  decoded=counters.decoded,
-                                  seconds=time.perf_counter() - started)
+            report = IngestReport(
+                str(path),
+                IngestStatus.FAILED,
+                name,
+                error=str(exc),
+                decoded=counters.decoded,
+                seconds=time.perf_counter() - started,
+            )
             self.progress.video_finished(report)
             return report
         vectors = self.store.vectors
@@ -181,8 +199,14 @@ class Ingestor:
         catalog.complete(info.content_id, frames, duration)
         self._forget_replaced(info)
         report = IngestReport(
-            str(path), IngestStatus.INDEXED, name, frames, counters.encoded, counters.decoded,
-            duration, time.perf_counter() - started,
+            str(path),
+            IngestStatus.INDEXED,
+            name,
+            frames,
+            counters.encoded,
+            counters.decoded,
+            duration,
+            time.perf_counter() - started,
         )
         self.progress.video_finished(report)
         return report
@@ -224,8 +248,11 @@ class Ingestor:
                 p = pending.popleft()
                 f = p.frame
                 assert p.vector is not None
-                ready.append(FramePoint(video_id, f.pts, f.timestamp, f.shot_index,
-                                        f.shot_start, shot_end, p.vector))
+                ready.append(
+                    FramePoint(
+                        video_id, f.pts, f.timestamp, f.shot_index, f.shot_start, shot_end, p.vector
+                    )
+                )
             vectors.upsert(ready)
             counters.stored += len(ready)
 
@@ -257,5 +284,9 @@ class Ingestor:
                 self.store.remove_video(old.video_id)
         record = self.store.catalog.by_id(info.content_id)
         wanted = Path(info.path).name
-        if record is not None and record.name != wanted and self.store.catalog.by_name(wanted) is None:
+        if (
+            record is not None
+            and record.name != wanted
+            and self.store.catalog.by_name(wanted) is None
+        ):
             self.store.catalog.rename(info.content_id, wanted)

@@ -49,7 +49,11 @@ def group_hits(
         if best.shot_end - best.shot_start <= max_moment:
             group.start, group.end = best.shot_start, best.shot_end
         else:
-            near = [h.timestamp for h in group.hits if abs(h.timestamp - best.timestamp) <= max_moment / 2]
+            near = [
+                h.timestamp
+                for h in group.hits
+                if abs(h.timestamp - best.timestamp) <= max_moment / 2
+            ]
             group.start = max(best.shot_start, min(near) - pad)
             group.end = min(best.shot_end, max(near) + pad)
     return ranked

@@ -52,8 +52,9 @@ class Searcher:
         self.encoder = encoder
         if store.model_identity is None:
             raise QueryError(f"the index in {store.home} is empty: index some videos first")
-        store.bind_model(encoder.identity, getattr(encoder, "model_ref", encoder.identity),
-                         encoder.dim)
+        store.bind_model(
+            encoder.identity, getattr(encoder, "model_ref", encoder.identity), encoder.dim
+        )
 
     def search_text(self, query: str, **options: object) -> SearchResult:
         query = query.strip()
@@ -88,8 +89,10 @@ class Searcher:
             by_name = {r.name: r.video_id for r in records.values()}
             missing = [v for v in videos if v not in by_name]
             if missing:
-                raise QueryError(f"no indexed video named {', '.join(map(repr, missing))}; "
-                                 "`vidsearch videos` lists them")
+                raise QueryError(
+                    f"no indexed video named {', '.join(map(repr, missing))}; "
+                    "`vidsearch videos` lists them"
+                )
             video_ids = [by_name[v] for v in videos]
         limit = min(MAX_CANDIDATES, max(MIN_CANDIDATES, top_k * CANDIDATES_PER_MOMENT))
         hits = self.store.vectors.search(vector, limit, video_ids=video_ids, min_score=min_score)

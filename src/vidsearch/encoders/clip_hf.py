@@ -30,9 +30,7 @@ class ClipEncoder:
     hub id or a copied directory are recognised as the same image space.
     """
 
-    def __init__(
-        self, model_ref: str, *, batch_size: int = 32, threads: int | None = None
-    ) -> None:
+    def __init__(self, model_ref: str, *, batch_size: int = 32, threads: int | None = None) -> None:
         self.model_ref = model_ref
         self.batch_size = batch_size
         self.threads = threads
@@ -64,8 +62,9 @@ class ClipEncoder:
         try:
             model = CLIPModel.from_pretrained(files.directory)
             tokenizer = AutoTokenizer.from_pretrained(files.directory)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"cannot load CLIP model '{self.model_ref}': {exc}") from None
+        except Exception as exc:  # torch, safetensors and transformers raise many types
+            reason = f"{type(exc).__name__}: {exc}"
+            raise ModelError(f"cannot load CLIP model '{self.model_ref}': {reason}") from None
         self._device = "cuda" if torch.cuda.is_available() else "cpu"
         self._model = model.eval().to(self._device)
         self._tokenizer = tokenizer

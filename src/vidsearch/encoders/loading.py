@@ -38,8 +38,9 @@ class ModelFiles:
         for name in WEIGHT_FILES:
             if (self.directory / name).is_file():
                 return self.directory / name
-        raise ModelError(f"model '{self.ref}': no weights ({' or '.join(WEIGHT_FILES)}) in "
-                         f"{self.directory}")
+        raise ModelError(
+            f"model '{self.ref}': no weights ({' or '.join(WEIGHT_FILES)}) in {self.directory}"
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -91,9 +92,13 @@ def _download(ref: str) -> Path:
     try:
         directory = Path(snapshot_download(ref, allow_patterns=patterns))
         if not any((directory / name).is_file() for name in WEIGHT_FILES):
-            directory = Path(snapshot_download(ref, allow_patterns=patterns + ["pytorch_model.bin"]))
+            directory = Path(
+                snapshot_download(ref, allow_patterns=patterns + ["pytorch_model.bin"])
+            )
     except HfHubHTTPError as exc:
-        raise ModelError(f"cannot download model '{ref}' from the Hugging Face hub: {exc}") from None
+        raise ModelError(
+            f"cannot download model '{ref}' from the Hugging Face hub: {exc}"
+        ) from None
     except OSError as exc:
         raise ModelError(f"cannot download model '{ref}': {exc}") from None
     return directory

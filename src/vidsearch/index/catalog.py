@@ -38,7 +38,15 @@ _COLUMNS = "video_id, name, path, size, mtime_ns, duration, frames, state, model
 def _record(row: tuple) -> VideoRecord:
     video_id, name, path, size, mtime_ns, duration, frames, state, model, indexed_at = row
     return VideoRecord(
-        video_id, name, path, size, mtime_ns, duration, frames, VideoState(state), model,
+        video_id,
+        name,
+        path,
+        size,
+        mtime_ns,
+        duration,
+        frames,
+        VideoState(state),
+        model,
         indexed_at,
     )
 
@@ -47,14 +55,16 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise IndexError_(f"the catalog {path} is unreadable ({exc}); "
-                              "it may be corrupt") from None
+            self._db.close()
+            raise IndexError_(
+                f"the catalog {path} is unreadable ({exc}); it may be corrupt"
+            ) from None
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -118,8 +128,15 @@ class Catalog:
             "size = excluded.size, mtime_ns = excluded.mtime_ns, duration = excluded.duration, "
             "state = excluded.state, model = excluded.model",
             (
-                record.video_id, record.name, record.path, record.size, record.mtime_ns,
-                record.duration, record.frames, record.state.value, record.model,
+                record.video_id,
+                record.name,
+                record.path,
+                record.size,
+                record.mtime_ns,
+                record.duration,
+                record.frames,
+                record.state.value,
+                record.model,
                 record.indexed_at,
             ),
         )

@@ -74,7 +74,9 @@ class EdgeVectorIndex:
         batch = []
         for p in points:
             if p.vector.shape != (self._dim,):
-                raise IndexError_(f"vector of shape {p.vector.shape} does not fit a {self._dim}-d index")
+                raise IndexError_(
+                    f"vector of shape {p.vector.shape} does not fit a {self._dim}-d index"
+                )
             batch.append(qe.Point(id=p.point_id, vector=p.vector.tolist(), payload=p.payload()))
         self._shard.update(qe.UpdateOperation.upsert_points(batch))
 
@@ -112,7 +114,9 @@ class EdgeVectorIndex:
     ) -> list[FrameHit]:
         vector = np.asarray(vector, dtype=np.float32).ravel()
         if vector.shape != (self._dim,):
-            raise IndexError_(f"query vector has {vector.shape[0]} values; the index holds {self._dim}-d vectors")
+            raise IndexError_(
+                f"query vector has {vector.shape[0]} values; the index holds {self._dim}-d vectors"
+            )
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(vector.tolist()),

@@ -1,10 +1,10 @@
 """The data directory as one object: lock, catalog, vector index and thumbnails together.
 
-    VIDSEARCH_HOME/
-      index.lock        who holds the index (one process at a time)
-      catalog.sqlite    videos, their state, the model that built the index
-      index/            the Qdrant Edge shard (vectors + payload)
-      thumbnails/       <video id>/<pts>.jpg
+VIDSEARCH_HOME/
+  index.lock        who holds the index (one process at a time)
+  catalog.sqlite    videos, their state, the model that built the index
+  index/            the Qdrant Edge shard (vectors + payload)
+  thumbnails/       <video id>/<pts>.jpg
 """
 
 from __future__ import annotations

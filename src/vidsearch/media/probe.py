@@ -41,14 +41,18 @@ def open_video(path: Path) -> Iterator[tuple[av.container.InputContainer, av.Vid
         container.close()
 
 
-def stream_span(container: av.container.InputContainer, stream: av.VideoStream) -> tuple[float, float]:
+def stream_span(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> tuple[float, float]:
     """(start, end) in seconds as the file announces them; end is 0.0 when it announces none."""
     tb = stream.time_base
     start = float(stream.start_time * tb) if stream.start_time is not None and tb else 0.0
     if stream.duration is not None and tb:
         return start, start + float(stream.duration * tb)
     if container.duration is not None:
-        return start, start + container.duration / av.time_base
+        # Containers disagree on whether this counts from 0 or from the start time (Matroska
+        # stores the end time); reading it as the end is the reading that never over-claims.
+        return start, max(start, container.duration / av.time_base)
     return start, 0.0
 
 

@@ -116,11 +116,12 @@ def write_video(
     size: tuple[int, int] = DEFAULT_SIZE,
     codec: str = "libx264",
     seed: int = 0,
+    container_options: dict[str, str] | None = None,
 ) -> list[SceneSpan]:
     """Encode `scenes` into `path` and return where each one starts and ends (seconds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     spans: list[SceneSpan] = []
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
@@ -128,9 +129,7 @@ def write_video(
             stream.options = {"preset": "ultrafast", "crf": "18"}
         index = 0
         for number, scene in enumerate(scenes):
-            spans.append(
-                SceneSpan(scene, index, index / fps, (index + scene.frames) / fps)
-            )
+            spans.append(SceneSpan(scene, index, index / fps, (index + scene.frames) / fps))
             for rgb in scene_frames(scene, size, seed + number):
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
                 frame.pts = index

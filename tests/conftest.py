@@ -1,0 +1,35 @@
+"""Shared fixtures: a tiny CLIP model and generated videos, built once per session, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vidsearch.encoders import ClipEncoder
+from vidsearch.testing.tiny_model import write_tiny_model
+from vidsearch.testing.videos import SceneSpan, standard_scenes, write_video
+
+FPS = 25
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def encoder(tiny_model: Path) -> ClipEncoder:
+    return ClipEncoder(str(tiny_model), batch_size=8).load()
+
+
+@pytest.fixture(scope="session")
+def standard_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SceneSpan]]:
+    """14 s: texture 0-3, cut, texture 3-5, cut, fade 5-6, black 6-7, static 7-12, cut, 12-14."""
+    path = tmp_path_factory.mktemp("videos") / "standard.mp4"
+    return path, write_video(path, standard_scenes(FPS), fps=FPS)
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
