@@ -84,15 +84,21 @@ def test_second_open_in_the_same_process_is_refused(tmp_path: Path) -> None:
 
 def test_another_process_holding_the_index_is_named(tmp_path: Path) -> None:
     with subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
             from vidsearch.index import IndexStore
             store = IndexStore(Path({str(tmp_path)!r}))
             print("ready", flush=True)
             sys.stdin.read()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     ) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"

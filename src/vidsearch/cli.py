@@ -75,7 +75,7 @@ def _open(settings: Settings, *, with_model: bool):
     try:
         ref = settings.model_for(store.model_ref)
         encoder = ClipEncoder(ref, batch_size=settings.batch_size, threads=settings.threads)
-        _ = encoder.files  # resolve (and download) now: a missing model fails before any work
+        encoder.load()  # a missing or broken model fails before any work starts
     except BaseException:
         store.close()
         raise

@@ -81,7 +81,11 @@ class EdgeVectorIndex:
         self._shard.update(qe.UpdateOperation.upsert_points(batch))
 
     def point_ids(self, video_id: str) -> set[str]:
-        ids: set[str] = set()
+        return set(self.payloads(video_id, with_payload=False))
+
+    def payloads(self, video_id: str, *, with_payload: bool = True) -> dict[str, dict]:
+        """Every point of a video: id -> payload (empty dicts without `with_payload`)."""
+        points: dict[str, dict] = {}
         offset = None
         while True:
             records, offset = self._shard.scroll(
@@ -89,13 +93,13 @@ class EdgeVectorIndex:
                     offset=offset,
                     limit=SCROLL_PAGE,
                     filter=_video_filter([video_id]),
-                    with_payload=False,
+                    with_payload=with_payload,
                     with_vector=False,
                 )
             )
-            ids.update(str(r.id) for r in records)
+            points.update((str(r.id), dict(r.payload or {})) for r in records)
             if offset is None:
-                return ids
+                return points
 
     def count(self, video_id: str | None = None) -> int:
         flt = _video_filter([video_id]) if video_id else None

@@ -3,7 +3,8 @@
 Shot detection needs every frame, but only a thumbnail-sized view of it; the encoder needs
 a few frames at ~256 px. So each decoded frame is scaled by FFmpeg (swscale) straight to a
 48x27 analysis image, and the larger working image is produced only for frames the sampler
-keeps. Decoding is threaded by FFmpeg.
+keeps. Decoding is threaded by FFmpeg. Each size has its own reusable swscale context
+(a fresh one per frame costs more than decoding: ~580 vs ~8000 frames/s at 320x180).
 
 PyAV does not raise on a truncated file, it just stops early: the last frame's time is
 compared with the duration the container announces.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation, VideoReformatter
 
 from vidsearch.errors import DecodeError
 from vidsearch.media.probe import open_video, stream_span
@@ -37,11 +39,14 @@ class DecodedFrame:
     analysis: np.ndarray  # (27, 48, 3) uint8
     _frame: av.VideoFrame
     _working_size: tuple[int, int]
+    _reformatter: VideoReformatter
 
     def working_image(self) -> np.ndarray:
         """RGB uint8 with the short side at WORKING_SHORT_SIDE px (never upscaled)."""
         w, h = self._working_size
-        return self._frame.to_ndarray(format="rgb24", width=w, height=h)
+        return self._reformatter.reformat(
+            self._frame, width=w, height=h, format="rgb24", interpolation=Interpolation.AREA
+        ).to_ndarray()
 
 
 def working_size(width: int, height: int, short_side: int = WORKING_SHORT_SIDE) -> tuple[int, int]:
@@ -65,6 +70,7 @@ def decode_frames(path: Path) -> Iterator[DecodedFrame]:
         size = working_size(stream.codec_context.width, stream.codec_context.height)
         last_time: float | None = None
         index = 0
+        to_analysis, to_working = VideoReformatter(), VideoReformatter()
         try:
             for frame in container.decode(stream):
                 if frame.pts is not None and tb is not None:
@@ -77,10 +83,14 @@ def decode_frames(path: Path) -> Iterator[DecodedFrame]:
                 if last_time is not None and timestamp <= last_time:
                     continue  # duplicate or out-of-order timestamp: keep time monotonic
                 last_time = timestamp
-                analysis = frame.to_ndarray(
-                    format="rgb24", width=ANALYSIS_SIZE[0], height=ANALYSIS_SIZE[1]
-                )
-                yield DecodedFrame(timestamp, pts, analysis, frame, size)
+                analysis = to_analysis.reformat(
+                    frame,
+                    width=ANALYSIS_SIZE[0],
+                    height=ANALYSIS_SIZE[1],
+                    format="rgb24",
+                    interpolation=Interpolation.AREA,
+                ).to_ndarray()
+                yield DecodedFrame(timestamp, pts, analysis, frame, size, to_working)
         except av.FFmpegError as exc:
             at = f" at {last_time:.2f}s" if last_time is not None else ""
             raise DecodeError(f"{path}: decoding failed{at}: {exc.strerror or exc}") from None

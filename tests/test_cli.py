@@ -1,0 +1,130 @@
+"""The `vidsearch` command line: output formats, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vidsearch.cli import app
+from vidsearch.testing.videos import SceneSpan
+
+
+@pytest.fixture()
+def cli(home: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VIDSEARCH_HOME", str(home))
+    monkeypatch.delenv("VIDSEARCH_MODEL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, model: bool = True):
+        extra = ["--model", str(tiny_model)] if model else []
+        return runner.invoke(app, [*args, *extra])
+
+    return invoke
+
+
+def test_index_search_videos_remove(cli, standard_video: tuple[Path, list[SceneSpan]]) -> None:
+    path, spans = standard_video
+    result = cli("index", str(path))
+    assert result.exit_code == 0, result.output
+    assert "indexed standard.mp4: 6 frames" in result.output
+
+    result = cli("search", "a textured scene", "--json", "--top-k", "3", model=False)
+    assert result.exit_code == 0, result.output  # the index's own model is used by default
+    data = json.loads(result.stdout)
+    assert data["query"] == "a textured scene"
+    assert len(data["moments"]) == 3
+    for moment in data["moments"]:
+        assert {"video", "path", "start", "end", "timestamp", "score", "thumbnail"} <= set(moment)
+        assert moment["video"] == "standard.mp4"
+        assert moment["start"] <= moment["timestamp"] < moment["end"]
+
+    result = cli("videos", "--json", model=False)
+    videos = json.loads(result.stdout)
+    assert [(v["name"], v["frames"], v["complete"]) for v in videos] == [("standard.mp4", 6, True)]
+    assert videos[0]["duration"] == pytest.approx(spans[-1].end, abs=0.05)
+
+    result = cli("index", str(path))
+    assert result.exit_code == 0 and "skipped standard.mp4: already indexed" in result.output
+
+    result = cli("remove", "standard.mp4", model=False)
+    assert result.exit_code == 0 and "removed standard.mp4" in result.output
+    assert json.loads(cli("videos", "--json", model=False).stdout) == []
+    result = cli("remove", "standard.mp4", model=False)
+    assert result.exit_code == 1 and "no indexed video named 'standard.mp4'" in result.output
+
+
+def test_one_bad_file_does_not_stop_the_others(
+    cli, standard_video: tuple[Path, list[SceneSpan]], tmp_path: Path
+) -> None:
+    good = tmp_path / "good.mp4"
+    shutil.copy(standard_video[0], good)
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("hello")
+    result = cli("index", str(tmp_path / "missing.mp4"), str(fake), str(good))
+    assert result.exit_code == 1
+    assert "missing.mp4: no such file" in result.output
+    assert "fake.mp4: not a video file FFmpeg can read" in result.output
+    assert "indexed good.mp4" in result.output
+    assert "2 of 3 files failed" in result.output
+    names = [v["name"] for v in json.loads(cli("videos", "--json", model=False).stdout)]
+    assert names == ["good.mp4"]
+
+
+def test_search_errors(cli, standard_video: tuple[Path, list[SceneSpan]], tmp_path: Path) -> None:
+    result = cli("search", "anything")
+    assert result.exit_code == 1 and "is empty: index some videos first" in result.output
+    assert cli("index", str(standard_video[0])).exit_code == 0
+
+    result = cli("search", "   ")
+    assert result.exit_code == 1 and "error: empty query" in result.output
+    not_image = tmp_path / "photo.jpg"
+    not_image.write_text("not an image")
+    result = cli("search", "--image", str(not_image))
+    assert result.exit_code == 1 and "photo.jpg: not an image that can be read" in result.output
+    result = cli("search", "--image", str(tmp_path / "none.png"))
+    assert result.exit_code == 1 and "none.png: no such file" in result.output
+    result = cli("search", "words", "--image", str(not_image))
+    assert result.exit_code == 2 and "either a QUERY or --image" in result.output
+    result = cli("search", "words", "--video", "nope.mp4")
+    assert result.exit_code == 1 and "no indexed video named 'nope.mp4'" in result.output
+
+
+def test_missing_model_is_named(
+    cli, standard_video: tuple[Path, list[SceneSpan]], tmp_path: Path
+) -> None:
+    runner_result = cli(
+        "index", str(standard_video[0]), "--model", str(tmp_path / "no-model"), model=False
+    )
+    assert runner_result.exit_code == 1
+    assert "model directory" in runner_result.output and "no-model' does not exist" in (
+        runner_result.output
+    )
+
+
+def test_image_query_from_the_cli(
+    cli, standard_video: tuple[Path, list[SceneSpan]], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from vidsearch.index import IndexStore
+
+    path, spans = standard_video
+    assert cli("index", str(path)).exit_code == 0
+    with IndexStore(Path(tmp_path / "home")) as store:
+        record = store.catalog.videos()[0]
+        static_thumb = store.thumbnails.path_for(record.video_id, 0)
+    query = tmp_path / "q.png"
+    Image.open(static_thumb).save(query)
+    data = json.loads(cli("search", "--image", str(query), "--json", model=False).stdout)
+    assert data["moments"][0]["start"] == 0.0 and data["moments"][0]["end"] == pytest.approx(3.0)
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("index", "search", "videos", "remove", "demo"):
+        assert command in result.output
