@@ -250,19 +250,25 @@ def remove_command(
 
 @app.command("demo")
 def demo_command(
-    home: HomeOption = None,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Data directory for the demo [default: <data dir>/demo, "
+                     "apart from your own index]", show_default=False),
+    ] = None,
     model: ModelOption = None,
     query: Annotated[str, typer.Option(help="What to search for in the sample")] = "a dog",
 ) -> None:
     """Generate a sample video, index it and search it: the whole pipeline in one command."""
     from vidsearch.testing.demo import write_demo_video
 
-    settings = _settings(home=home, model=model)
-    sample = write_demo_video(settings.home / "samples" / "vidsearch-demo.mp4")
+    settings = _settings(model=model)
+    demo_home = home or settings.home / "demo"
+    sample = write_demo_video(demo_home / "samples" / "vidsearch-demo.mp4")
     typer.echo(f"sample video: {sample}", err=True)
-    index_command([sample], home=settings.home, model=settings.model)
+    index_command([sample], home=demo_home, model=settings.model)
     typer.echo(f'searching for "{query}":', err=True)
-    search_command(query, home=settings.home, model=settings.model)
+    search_command(query, home=demo_home, model=settings.model)
+    typer.echo(f"\ntry your own query: vidsearch search \"...\" --home {demo_home}", err=True)
 
 
 def main() -> None:
