@@ -252,8 +252,12 @@ def remove_command(
 def demo_command(
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Data directory for the demo [default: <data dir>/demo, "
-                     "apart from your own index]", show_default=False),
+        typer.Option(
+            "--home",
+            help="Data directory for the demo [default: <data dir>/demo, "
+            "apart from your own index]",
+            show_default=False,
+        ),
     ] = None,
     model: ModelOption = None,
     query: Annotated[str, typer.Option(help="What to search for in the sample")] = "a dog",
@@ -268,7 +272,7 @@ def demo_command(
     index_command([sample], home=demo_home, model=settings.model)
     typer.echo(f'searching for "{query}":', err=True)
     search_command(query, home=demo_home, model=settings.model)
-    typer.echo(f"\ntry your own query: vidsearch search \"...\" --home {demo_home}", err=True)
+    typer.echo(f'\ntry your own query: vidsearch search "..." --home {demo_home}', err=True)
 
 
 def main() -> None:
