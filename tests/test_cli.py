@@ -128,3 +128,41 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("index", "search", "videos", "remove", "demo"):
         assert command in result.output
+
+
+def test_demo_runs_the_whole_pipeline(tiny_model: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["demo", "--home", str(tmp_path / "demo"), "--model", str(tiny_model)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "indexed vidsearch-demo.mp4: 6 frames from 18.0s of video" in result.output
+    assert 'searching for "a dog"' in result.output
+    assert result.stdout.count("vidsearch-demo.mp4") == 6  # one moment per captioned shot
+    assert (tmp_path / "demo" / "samples" / "vidsearch-demo.mp4").is_file()
+
+
+def test_demo_offline_says_so_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("VIDSEARCH_MODEL", raising=False)
+    result = CliRunner().invoke(app, ["demo", "--home", str(tmp_path / "demo")])
+    assert result.exit_code == 1
+    assert "error: cannot download model 'openai/clip-vit-base-patch32'" in result.output
+    assert "python -m vidsearch.testing.tiny_model" in result.output
+
+
+def test_settings_come_from_the_environment(
+    tiny_model: Path,
+    standard_video: tuple[Path, list[SceneSpan]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIDSEARCH_HOME", str(tmp_path / "env-home"))
+    monkeypatch.setenv("VIDSEARCH_MODEL", str(tiny_model))
+    runner = CliRunner()
+    assert runner.invoke(app, ["index", str(standard_video[0])]).exit_code == 0
+    assert (tmp_path / "env-home" / "catalog.sqlite").is_file()
+    result = runner.invoke(app, ["index", str(standard_video[0]), "--interval", "0"])
+    assert (
+        result.exit_code == 1 and "invalid setting" in result.output and "interval" in result.output
+    )

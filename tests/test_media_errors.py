@@ -110,3 +110,15 @@ def test_probe_reports_stream_facts(ten_second_videos: dict[str, Path]) -> None:
     again = probe_video(ten_second_videos["mp4"])
     assert again.content_id == info.content_id
     assert probe_video(ten_second_videos["mkv"]).content_id != info.content_id
+
+
+def test_unknown_codec(tmp_path: Path) -> None:
+    """A Matroska file whose video track names a codec FFmpeg does not know."""
+    source = tmp_path / "known.mkv"
+    write_video(source, [Scene(SceneKind.TEXTURE, 25)], codec="mpeg4")
+    data = source.read_bytes()
+    assert b"V_MPEG4/ISO/ASP" in data
+    unknown = tmp_path / "alien.mkv"
+    unknown.write_bytes(data.replace(b"V_MPEG4/ISO/ASP", b"V_QQQQQ/ZZZ/XYZ"))
+    with pytest.raises(MediaError, match="alien.mkv: unknown video codec"):
+        probe_video(unknown)

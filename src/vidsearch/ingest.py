@@ -18,7 +18,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -109,7 +109,6 @@ class _Counters:
     encoded: int = 0
     stored: int = 0
     position: float = 0.0
-    shots: set[int] = field(default_factory=set)
 
 
 class Ingestor:
@@ -129,9 +128,7 @@ class Ingestor:
         self.sampler = sampler or FrameSampler()
         self.batch_size = batch_size
         self.progress = progress or _Silent()
-        store.bind_model(
-            encoder.identity, getattr(encoder, "model_ref", encoder.identity), encoder.dim
-        )
+        store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
     def index_paths(self, paths: Sequence[Path]) -> Iterator[IngestReport]:
         for path in expand_paths(paths):

@@ -52,9 +52,7 @@ class Searcher:
         self.encoder = encoder
         if store.model_identity is None:
             raise QueryError(f"the index in {store.home} is empty: index some videos first")
-        store.bind_model(
-            encoder.identity, getattr(encoder, "model_ref", encoder.identity), encoder.dim
-        )
+        store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
     def search_text(self, query: str, **options: object) -> SearchResult:
         query = query.strip()

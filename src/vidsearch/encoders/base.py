@@ -20,6 +20,11 @@ class Encoder(Protocol):
     def identity(self) -> str: ...
 
     @property
+    def name(self) -> str:
+        """How the user referred to the model (hub id or directory), for messages."""
+        ...
+
+    @property
     def dim(self) -> int: ...
 
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:

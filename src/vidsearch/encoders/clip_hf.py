@@ -90,6 +90,10 @@ class ClipEncoder:
         return f"clip:{self.files.fingerprint}"
 
     @property
+    def name(self) -> str:
+        return self.model_ref
+
+    @property
     def dim(self) -> int:
         config_path = self.files.directory / "config.json"
         config = json.loads(config_path.read_text())

@@ -35,7 +35,7 @@ def open_video(path: Path) -> Iterator[tuple[av.container.InputContainer, av.Vid
             raise MediaError(f"{path}: has no video stream (found: {', '.join(kinds)})")
         stream = container.streams.video[0]
         if stream.codec_context is None or not stream.codec_context.name:
-            raise MediaError(f"{path}: video codec not supported by this FFmpeg build")
+            raise MediaError(f"{path}: unknown video codec, or one this FFmpeg build cannot decode")
         yield container, stream
     finally:
         container.close()
