@@ -1,11 +1,14 @@
 """The catalog: which videos the index holds, their state, and which model built it (SQLite).
 
 Schema changes are ordered migrations; a catalog written by a newer vidsearch is refused.
+One connection may be shared by threads (the service's workers): every statement runs under
+a lock.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,11 +54,43 @@ def _record(row: tuple) -> VideoRecord:
     )
 
 
+class _LockedConnection:
+    """The parts of a connection the catalog uses, one statement at a time across threads."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._mutex = threading.Lock()
+
+    def execute(self, sql: str, params: tuple = ()) -> _Rows:
+        with self._mutex:
+            return _Rows(self._db.execute(sql, params).fetchall())
+
+    def executescript(self, script: str) -> None:
+        with self._mutex:
+            self._db.executescript(script)
+
+    def close(self) -> None:
+        with self._mutex:
+            self._db.close()
+
+
+class _Rows(list):
+    """Rows fetched under the lock, read like a cursor."""
+
+    def fetchone(self) -> tuple | None:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[tuple]:
+        return list(self)
+
+
 class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self._db = _LockedConnection(
+            sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+        )
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")

@@ -15,8 +15,10 @@ from vidsearch.errors import IndexLockedError
 
 
 class IndexLock:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, holder: str | None = None) -> None:
+        """`holder` describes this process to the next one (default: its command line)."""
         self.path = path
+        self.holder = holder
         self._fd: int | None = None
 
     def acquire(self) -> IndexLock:
@@ -32,7 +34,8 @@ class IndexLock:
                 "Wait for it to finish or stop it; while `vidsearch serve` runs, use the server."
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}".encode(), 0)
+        holder = self.holder or " ".join(sys.argv)[:300]
+        os.pwrite(fd, f"pid {os.getpid()}: {holder}".encode(), 0)
         self._fd = fd
         return self
 

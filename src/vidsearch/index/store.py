@@ -9,6 +9,7 @@ VIDSEARCH_HOME/
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from vidsearch.errors import IndexError_, ModelMismatchError
@@ -25,9 +26,10 @@ META_DIM = "dim"
 class IndexStore:
     """Open with `IndexStore(home)`; pass the encoder's identity to index or search."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, holder: str | None = None) -> None:
+        """`holder` describes this process in the lock file (the server writes its URL)."""
         self.home = home
-        self._lock = IndexLock(home / "index.lock").acquire()
+        self._lock = IndexLock(home / "index.lock", holder=holder).acquire()
         try:
             self.catalog = Catalog(home / "catalog.sqlite")
         except BaseException:
@@ -35,6 +37,7 @@ class IndexStore:
             raise
         self.thumbnails = ThumbnailStore(home / "thumbnails")
         self._vectors: EdgeVectorIndex | None = None
+        self._vectors_opening = threading.Lock()  # the shard opens once, even across threads
 
     # -- model binding ----------------------------------------------------------------
     @property
@@ -65,12 +68,13 @@ class IndexStore:
     @property
     def vectors(self) -> EdgeVectorIndex:
         """The vector index; exists once a model is bound."""
-        if self._vectors is None:
-            dim = self.catalog.get_meta(META_DIM)
-            if dim is None:
-                raise IndexError_(f"the index in {self.home} is empty: index some videos first")
-            self._vectors = EdgeVectorIndex(self.home / "index", int(dim))
-        return self._vectors
+        with self._vectors_opening:
+            if self._vectors is None:
+                dim = self.catalog.get_meta(META_DIM)
+                if dim is None:
+                    raise IndexError_(f"the index in {self.home} is empty: index some videos first")
+                self._vectors = EdgeVectorIndex(self.home / "index", int(dim))
+            return self._vectors
 
     @property
     def has_vectors(self) -> bool:
