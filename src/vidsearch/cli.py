@@ -14,6 +14,7 @@ import typer
 
 from vidsearch.config import Settings
 from vidsearch.errors import VidsearchError
+from vidsearch.types import DecodeMode
 
 app = typer.Typer(
     name="vidsearch",
@@ -66,15 +67,23 @@ def _errors() -> Iterator[None]:
 
 
 def _open(settings: Settings, *, with_model: bool):
-    from vidsearch.encoders import ClipEncoder
-    from vidsearch.index import IndexStore
+    from vidsearch.encoders import open_encoder
+    from vidsearch.index import open_store
 
-    store = IndexStore(settings.home)
+    store = open_store(settings)
     if not with_model:
         return store, None
     try:
         ref = settings.model_for(store.model_ref)
-        encoder = ClipEncoder(ref, batch_size=settings.batch_size, threads=settings.threads)
+        encoder = open_encoder(
+            ref,
+            backend=settings.backend,
+            cache_dir=settings.cache_dir,
+            int8=settings.int8,
+            batch_size=settings.batch_size,
+            threads=settings.threads,
+            notify=lambda message: typer.echo(message, err=True),
+        )
         encoder.load()  # a missing or broken model fails before any work starts
     except BaseException:
         store.close()
@@ -92,6 +101,10 @@ def index_command(
         typer.Option(help="Max seconds between sampled frames [default: 2]", show_default=False),
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Frames per encoder batch")] = None,
+    decode: Annotated[
+        DecodeMode | None,
+        typer.Option(help="fast: skip non-reference frames (default); exact: every frame"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Index videos: sample frames shot by shot, embed them, store them."""
@@ -99,7 +112,9 @@ def index_command(
     from vidsearch.ingest import Ingestor, IngestStatus
     from vidsearch.media import FrameSampler, SamplerConfig
 
-    settings = _settings(home=home, model=model, interval=interval, batch_size=batch_size)
+    settings = _settings(
+        home=home, model=model, interval=interval, batch_size=batch_size, decode=decode
+    )
     failed = 0
     reports = []
     with _errors():
@@ -111,6 +126,7 @@ def index_command(
                 FrameSampler(SamplerConfig(interval=settings.interval)),
                 batch_size=settings.batch_size,
                 progress=TqdmProgress(),
+                decode_mode=settings.decode,
             )
             for report in ingestor.index_paths(paths):
                 reports.append(report)
@@ -273,6 +289,55 @@ def demo_command(
     typer.echo(f'searching for "{query}":', err=True)
     search_command(query, home=demo_home, model=settings.model)
     typer.echo(f'\ntry your own query: vidsearch search "..." --home {demo_home}', err=True)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
+    home: HomeOption = None,
+    model: ModelOption = None,
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug")
+    ] = "info",
+) -> None:
+    """Serve the HTTP API, the web page (/) and Prometheus metrics (/metrics).
+
+    The server owns the index while it runs. Uploads and deletes need VIDSEARCH_API_KEY;
+    VIDSEARCH_MAX_UPLOAD_BYTES limits uploads; VIDSEARCH_PROTECT_READS=1 makes searches
+    need the key too.
+    """
+    try:
+        from vidsearch.service import server
+        from vidsearch.service.app import create_app
+        from vidsearch.service.engine import Engine
+        from vidsearch.service.metrics import ServiceMetrics
+        from vidsearch.service.settings import ServiceSettings
+    except ModuleNotFoundError as exc:
+        from vidsearch.service import SERVE_EXTRA_HINT
+
+        _fail(f"{SERVE_EXTRA_HINT} ({exc.name} is missing)")
+        raise  # unreachable
+
+    settings = _settings(home=home, model=model)
+    try:
+        service = ServiceSettings()
+    except ValueError as exc:
+        _fail(f"invalid setting: {exc}")
+        raise  # unreachable
+    url = server.base_url(host, port)
+    with _errors():
+        engine = Engine(settings, ServiceMetrics(), holder=server.holder_text(host, port))
+        engine.start()  # the index lock and the model fail here, before the port opens
+        try:
+            web_app = create_app(settings, service, engine=engine)
+        except BaseException:
+            engine.close()
+            raise
+    typer.echo(f"serving {settings.home} at {url}/ (API docs: {url}/docs)", err=True)
+    if service.api_key is None:
+        typer.echo("uploads and deletes are off: set VIDSEARCH_API_KEY to allow them", err=True)
+    server.run(web_app, host, port, log_level=log_level)
 
 
 def main() -> None:

@@ -1,0 +1,87 @@
+"""`create_app(settings, service)`: the FastAPI application, wired.
+
+The app owns an Engine (index + model) for its lifetime: the lifespan starts it (unless the
+caller already did, as `vidsearch serve` does to fail fast), starts the job worker, resumes
+uploads left unfinished by a previous run, and on shutdown stops jobs and closes the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from vidsearch import __version__
+from vidsearch.config import Settings
+from vidsearch.errors import ConfigError
+from vidsearch.service.context import ServiceContext
+from vidsearch.service.engine import Engine
+from vidsearch.service.errors import install_error_handlers
+from vidsearch.service.jobs import JobRunner
+from vidsearch.service.metrics import ServiceMetrics
+from vidsearch.service.routes import compat, health, jobs, media, search, videos, web
+from vidsearch.service.settings import ServiceSettings
+
+DESCRIPTION = """Find the moment in a video that a sentence describes.
+
+Search by text (`GET /search`) or by image (`POST /search`); upload videos (`POST /videos`,
+indexed in the background: follow `GET /jobs/{id}`); play a moment from its `play_url`.
+Uploads and deletes need the API key (`X-API-Key` header); errors are JSON
+`{"error", "message", "status"}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    service: ServiceSettings | None = None,
+    *,
+    engine: Engine | None = None,
+    holder: str | None = None,
+) -> FastAPI:
+    """`engine`: an Engine to own (started or not); by default one is built from `settings`.
+    `holder`: how the index lock describes this server to other processes."""
+    settings = settings or Settings()
+    service = service or ServiceSettings()
+    if service.protect_reads and service.api_key is None:
+        raise ConfigError("VIDSEARCH_PROTECT_READS needs VIDSEARCH_API_KEY to be set")
+    if engine is None:
+        engine = Engine(settings, ServiceMetrics(), holder=holder)
+    metrics = engine.metrics
+    runner = JobRunner(engine, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(engine.start)
+        runner.start()
+        await anyio.to_thread.run_sync(runner.resume_uploads)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(runner.stop)
+            await anyio.to_thread.run_sync(engine.close)
+
+    app = FastAPI(
+        title="vidsearch",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "search", "description": "Moments that match a text or an image"},
+            {"name": "videos", "description": "The indexed videos; uploads"},
+            {"name": "jobs", "description": "Background indexing of uploads"},
+            {"name": "media", "description": "Video files and frame images"},
+            {"name": "monitoring", "description": "Health, readiness, Prometheus metrics"},
+            {"name": "compatibility", "description": "The seed design's route"},
+        ],
+    )
+    app.state.vidsearch = ServiceContext(settings, service, engine, runner, metrics)
+    install_error_handlers(app)
+    metrics.instrument(app)
+    metrics.watch_index(engine.index_stats)
+    for module in (health, search, videos, jobs, media, web):
+        app.include_router(module.router)
+    app.mount("/static", web.static_files(), name="static")
+    app.include_router(compat.router)  # last: `/{video_name}/` matches almost anything
+    return app

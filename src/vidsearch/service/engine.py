@@ -1,0 +1,218 @@
+"""The index and the model, owned by the server process for its whole life.
+
+An embedded shard has one owner, so the server opens one IndexStore and one encoder at
+start-up and every request shares them. Reads (searches, listings) run concurrently from
+the threadpool; writes (indexing, removal) take `write_lock`, one at a time. Text encoding is
+serialised as well: a Hugging Face fast tokenizer must not be used by two threads at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidsearch.config import Settings
+from vidsearch.encoders.base import Encoder
+from vidsearch.errors import IndexError_, ModelMismatchError, QueryError
+from vidsearch.index.store import IndexStore
+from vidsearch.ingest import Ingestor, IngestReport, ProgressListener
+from vidsearch.media.sampler import FrameSampler, SamplerConfig
+from vidsearch.search import Searcher, SearchResult
+from vidsearch.service.metrics import IndexStats, ServiceMetrics
+from vidsearch.service.settings import UPLOADS_DIR_NAME
+from vidsearch.types import FrameHit, VideoRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    model_loaded: bool
+    index_open: bool
+    model: str | None
+
+    @property
+    def ready(self) -> bool:
+        return self.model_loaded and self.index_open
+
+
+class Engine:
+    """Open with `start()` (index first, then the model), release with `close()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: ServiceMetrics,
+        *,
+        holder: str | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.holder = holder
+        self._encoder = encoder
+        self._store: IndexStore | None = None
+        self.write_lock = threading.Lock()
+        self._text_lock = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> Engine:
+        """Open the index and load the model; a second call does nothing."""
+        if self._store is not None:
+            return self
+        store = IndexStore(self.settings.home, holder=self.holder)
+        try:
+            started = time.perf_counter()
+            encoder = self._encoder or self._build_encoder(store)
+            if hasattr(encoder, "load"):
+                encoder.load()
+            self.metrics.model_load_seconds.set(time.perf_counter() - started)
+            if store.model_identity is not None and store.model_identity != encoder.identity:
+                raise ModelMismatchError(
+                    f"the index in {store.home} was built with model '{store.model_ref}', not "
+                    f"'{encoder.name}'; start the server with --model '{store.model_ref}'"
+                )
+        except BaseException:
+            store.close()
+            raise
+        self._encoder = encoder
+        self._store = store
+        self.metrics.model_loaded.set(1)
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def _build_encoder(self, store: IndexStore) -> Encoder:
+        from vidsearch.encoders import ClipEncoder
+
+        return ClipEncoder(
+            self.settings.model_for(store.model_ref),
+            batch_size=self.settings.batch_size,
+            threads=self.settings.threads,
+        )
+
+    def close(self) -> None:
+        store, self._store = self._store, None
+        self.metrics.model_loaded.set(0)
+        if store is not None:
+            with self.write_lock:
+                store.close()
+        if self._encoder is not None:
+            self._encoder.close()
+
+    def readiness(self) -> Readiness:
+        return Readiness(
+            model_loaded=self._store is not None and self._encoder is not None,
+            index_open=self._store is not None,
+            model=self._encoder.name if self._encoder is not None else self.settings.model,
+        )
+
+    @property
+    def store(self) -> IndexStore:
+        if self._store is None:
+            raise IndexError_("the index is not open (the server is starting or stopping)")
+        return self._store
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None or self._store is None:
+            raise IndexError_("the model is not loaded (the server is starting or stopping)")
+        return self._encoder
+
+    @property
+    def uploads_dir(self) -> Path:
+        return (self.settings.home / UPLOADS_DIR_NAME).absolute()
+
+    # -- reads ------------------------------------------------------------------------
+    def encode_text(self, query: str) -> np.ndarray:
+        query = query.strip()
+        if not query:
+            raise QueryError("empty query: type some words to search for")
+        with self.metrics.timed("encode"), self._text_lock:
+            return self.encoder.encode_texts([query])[0]
+
+    def encode_image(self, pixels: np.ndarray) -> np.ndarray:
+        with self.metrics.timed("encode"):
+            return self.encoder.encode_images([pixels])[0]
+
+    def search_text(self, query: str, **options: object) -> SearchResult:
+        with self.metrics.timed("total"):
+            return self._search(self.encode_text(query), query.strip(), **options)
+
+    def search_image(self, pixels: np.ndarray, label: str, **options: object) -> SearchResult:
+        with self.metrics.timed("total"):
+            return self._search(self.encode_image(pixels), label, **options)
+
+    def _search(self, vector: np.ndarray, label: str, **options: object) -> SearchResult:
+        store = self.store
+        if not store.has_vectors:
+            videos = options.get("videos")
+            if videos:
+                raise QueryError(f"no indexed video named {', '.join(map(repr, videos))}")  # type: ignore[arg-type]
+            return SearchResult(label, [])
+        with self.metrics.timed("vector_search"):
+            return Searcher(store, self.encoder).search_vector(vector, label, **options)  # type: ignore[arg-type]
+
+    def top_frames(self, video: VideoRecord, query: str, top_k: int) -> list[FrameHit]:
+        """The frames of one video most like the text, best first (not grouped into shots)."""
+        vector = self.encode_text(query)
+        if not self.store.has_vectors:
+            return []
+        with self.metrics.timed("vector_search"):
+            return self.store.vectors.search(vector, top_k, video_ids=[video.video_id])
+
+    def videos(self) -> list[VideoRecord]:
+        return self.store.catalog.videos()
+
+    def video(self, name: str) -> VideoRecord | None:
+        return self.store.catalog.by_name(name)
+
+    def thumbnail(self, video_id: str, pts: int) -> Path:
+        return self.store.thumbnails.path_for(video_id, pts)
+
+    def index_stats(self) -> IndexStats | None:
+        store = self._store
+        if store is None:
+            return None
+        records = store.catalog.videos()
+        size = 0
+        for root, _, files in os.walk(store.home / "index"):
+            for name in files:
+                try:
+                    size += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass  # a segment replaced while we walked
+        return IndexStats(len(records), sum(r.frames for r in records), size)
+
+    # -- writes -----------------------------------------------------------------------
+    def index_file(self, path: Path, progress: ProgressListener) -> IngestReport:
+        with self.write_lock:
+            ingestor = Ingestor(
+                self.store,
+                self.encoder,
+                FrameSampler(SamplerConfig(interval=self.settings.interval)),
+                batch_size=self.settings.batch_size,
+                progress=progress,
+            )
+            return ingestor.index_file(path)
+
+    def remove(self, record: VideoRecord) -> bool:
+        """Forget a video; delete its file too when it was uploaded (the server owns it).
+        Returns whether the file was deleted."""
+        with self.write_lock:
+            self.store.remove_video(record.video_id)
+        return self.delete_upload(Path(record.path))
+
+    def delete_upload(self, path: Path) -> bool:
+        """Delete `path` if it is a file in the uploads folder; anything else is left alone."""
+        uploads = self.uploads_dir.resolve()
+        try:
+            resolved = path.resolve()
+        except OSError:
+            return False
+        if resolved.parent != uploads or not resolved.is_file():
+            return False
+        resolved.unlink(missing_ok=True)
+        return True

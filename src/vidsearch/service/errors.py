@@ -1,0 +1,101 @@
+"""Every failure becomes a JSON body `{"error", "message", "status"}` with the right status.
+
+Library errors map by type (a bad query is the client's fault, a missing model is the
+server's); anything unexpected is logged and answered with a plain 500, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from vidsearch.errors import (
+    ConfigError,
+    IndexError_,
+    MediaError,
+    ModelError,
+    ModelMismatchError,
+    QueryError,
+    VidsearchError,
+)
+
+log = logging.getLogger("vidsearch.service")
+
+
+class ApiError(Exception):
+    """Raised by routes: an HTTP status and a message for the caller."""
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+def error_body(status: int, message: str, **extra: object) -> dict[str, object]:
+    code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    return {"error": code, "message": message, "status": status, **extra}
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: object
+) -> JSONResponse:
+    return JSONResponse(error_body(status, message, **extra), status_code=status, headers=headers)
+
+
+def status_for(exc: VidsearchError) -> int:
+    if isinstance(exc, QueryError | ConfigError):
+        return 400
+    if isinstance(exc, MediaError):
+        return 415
+    if isinstance(exc, ModelMismatchError):
+        return 409
+    if isinstance(exc, ModelError | IndexError_):
+        return 503
+    return 500
+
+
+def _location(loc: tuple | list) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "body", "path", "header", "form")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(VidsearchError)
+    async def _library(_: Request, exc: VidsearchError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return error_response(status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": _location(e.get("loc", ())), "problem": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{d['field']}: {d['problem']}" for d in details) or "invalid request"
+        return error_response(422, message, details=details)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such resource: {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        return error_response(exc.status_code, message, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return error_response(500, "internal error; the server log has the details")

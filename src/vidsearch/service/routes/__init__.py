@@ -1,0 +1,1 @@
+"""HTTP routes, one module per concern; `compat` goes last (its path matches almost anything)."""

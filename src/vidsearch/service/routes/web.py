@@ -1,0 +1,22 @@
+"""The web page at `/`: plain HTML, CSS and JS from the package, no build step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+router = APIRouter(tags=["web"])
+
+
+@router.get("/", response_class=FileResponse, include_in_schema=False)
+async def index_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)

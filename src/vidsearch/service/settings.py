@@ -1,0 +1,26 @@
+"""Service settings, from `VIDSEARCH_*` environment variables (the core Settings hold the rest)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024**3
+DEFAULT_MAX_IMAGE_BYTES = 20 * 1024**2
+UPLOADS_DIR_NAME = "uploads"
+INCOMING_DIR_NAME = ".incoming"  # uploads being received, inside the uploads folder
+
+
+class ServiceSettings(BaseSettings):
+    """Who may write, and how large uploads may be."""
+
+    model_config = SettingsConfigDict(env_prefix="VIDSEARCH_", extra="ignore")
+
+    api_key: SecretStr | None = Field(
+        None, description="Key required for uploads and deletes; unset: writes are refused"
+    )
+    protect_reads: bool = Field(False, description="Require the API key for searches too")
+    max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, ge=1, description="Largest video")
+    max_image_bytes: int = Field(DEFAULT_MAX_IMAGE_BYTES, ge=1, description="Largest query image")
