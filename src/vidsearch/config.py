@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 DEFAULT_INTERVAL_S = 2.0
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 10
+DEFAULT_COLLECTION = "vidsearch_frames"
+COLLECTION_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
 
 
 def default_home() -> Path:
@@ -35,6 +37,24 @@ class Settings(BaseSettings):
     interval: float = Field(DEFAULT_INTERVAL_S, gt=0, description="Max seconds between samples")
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=1024)
     threads: int | None = Field(None, ge=1, description="CPU threads for inference")
+    qdrant_url: str | None = Field(
+        None,
+        description="Qdrant server (http(s)://host:6333): keep vectors and catalog there, "
+        "shared by many machines, instead of in the data directory",
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server")
+    collection: str = Field(
+        DEFAULT_COLLECTION,
+        pattern=COLLECTION_PATTERN,
+        description="Qdrant collection of the frames (the catalog is `<collection>_videos`)",
+    )
+
+    @field_validator("qdrant_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"qdrant_url must start with http:// or https://, not {url!r}")
+        return url
 
     def model_for(self, index_model_ref: str | None) -> str:
         """The model to use with an index built by `index_model_ref` (None: a new index)."""

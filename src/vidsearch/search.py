@@ -51,7 +51,7 @@ class Searcher:
         self.store = store
         self.encoder = encoder
         if store.model_identity is None:
-            raise QueryError(f"the index in {store.home} is empty: index some videos first")
+            raise QueryError(f"the index in {store.where} is empty: index some videos first")
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
     def search_text(self, query: str, **options: object) -> SearchResult:

@@ -1,4 +1,6 @@
-"""The vector-index interface: frames in, nearest frames out. Backends: Qdrant Edge (embedded)."""
+"""The two interfaces of an index: vectors (frames in, nearest frames out) and the catalog of
+videos. Backends: Qdrant Edge + SQLite in a data directory (embedded), or two collections on a
+Qdrant server (shared by many machines)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vidsearch.types import FrameHit
+from vidsearch.types import FrameHit, VideoRecord
 
 # Fixed namespace: point ids depend only on the video's content and the frame's pts.
 POINT_NAMESPACE = uuid.UUID("6f1d3c1e-8a57-4d1b-9d0e-3b8a1f0c7a42")
@@ -73,5 +75,44 @@ class VectorIndex(Protocol):
     ) -> list[FrameHit]: ...
 
     def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class VideoCatalog(Protocol):
+    """Which videos an index holds, their state, and key/value metadata (the model binding).
+
+    Methods that change a video the catalog does not hold do nothing.
+    """
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def videos(self) -> list[VideoRecord]:
+        """Every video, ordered by name."""
+        ...
+
+    def by_id(self, video_id: str) -> VideoRecord | None: ...
+
+    def by_name(self, name: str) -> VideoRecord | None: ...
+
+    def by_path(self, path: str) -> list[VideoRecord]: ...
+
+    def unique_name(self, wanted: str, video_id: str) -> str:
+        """`wanted`, or `stem-<id prefix>.ext` if another video already uses that name."""
+        ...
+
+    def start(self, record: VideoRecord) -> None:
+        """Insert or reset a video as INDEXING; a known video keeps its frames and indexed_at."""
+        ...
+
+    def complete(self, video_id: str, frames: int, duration: float) -> None: ...
+
+    def update_location(self, video_id: str, path: str, mtime_ns: int) -> None: ...
+
+    def rename(self, video_id: str, name: str) -> None: ...
+
+    def delete(self, video_id: str) -> None: ...
 
     def close(self) -> None: ...

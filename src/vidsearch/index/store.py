@@ -5,18 +5,27 @@ VIDSEARCH_HOME/
   catalog.sqlite    videos, their state, the model that built the index
   index/            the Qdrant Edge shard (vectors + payload)
   thumbnails/       <video id>/<pts>.jpg
+
+With a `QdrantConnection` (VIDSEARCH_QDRANT_URL), catalog and vectors live in two collections on
+a Qdrant server instead, shared by every process and machine that opens them: no lock is
+taken, and only the thumbnails stay in the data directory.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vidsearch.errors import IndexError_, ModelMismatchError
+from vidsearch.index.base import VectorIndex, VideoCatalog
 from vidsearch.index.catalog import Catalog
 from vidsearch.index.edge import EdgeVectorIndex
 from vidsearch.index.lock import IndexLock
 from vidsearch.index.thumbnails import ThumbnailStore
+
+if TYPE_CHECKING:
+    from vidsearch.index.qdrant_connection import QdrantConnection
 
 META_MODEL_IDENTITY = "model_identity"
 META_MODEL_REF = "model_ref"
@@ -26,18 +35,31 @@ META_DIM = "dim"
 class IndexStore:
     """Open with `IndexStore(home)`; pass the encoder's identity to index or search."""
 
-    def __init__(self, home: Path, *, holder: str | None = None) -> None:
-        """`holder` describes this process in the lock file (the server writes its URL)."""
+    def __init__(
+        self, home: Path, *, holder: str | None = None, server: QdrantConnection | None = None
+    ) -> None:
+        """`holder` describes this process in the lock file (the server writes its URL).
+        `server`: keep catalog and vectors there, unlocked (the store closes it)."""
         self.home = home
-        self._lock = IndexLock(home / "index.lock", holder=holder).acquire()
+        self.server = server
+        self._lock = (
+            IndexLock(home / "index.lock", holder=holder).acquire() if server is None else None
+        )
         try:
-            self.catalog = Catalog(home / "catalog.sqlite")
+            self.catalog: VideoCatalog = (
+                Catalog(home / "catalog.sqlite") if server is None else server.catalog()
+            )
         except BaseException:
-            self._lock.release()
+            self._release()
             raise
         self.thumbnails = ThumbnailStore(home / "thumbnails")
-        self._vectors: EdgeVectorIndex | None = None
+        self._vectors: VectorIndex | None = None
         self._vectors_opening = threading.Lock()  # the shard opens once, even across threads
+
+    @property
+    def where(self) -> str:
+        """Where the index lives, for messages."""
+        return str(self.home) if self.server is None else self.server.description
 
     # -- model binding ----------------------------------------------------------------
     @property
@@ -57,23 +79,30 @@ class IndexStore:
             self.catalog.set_meta(META_DIM, str(dim))
             return
         if stored != identity:
+            elsewhere = "VIDSEARCH_HOME" if self.server is None else "VIDSEARCH_COLLECTION"
             raise ModelMismatchError(
-                f"the index in {self.home} was built with model '{self.model_ref}' ({stored}), "
-                f"not '{ref}' ({identity}). Use --model '{self.model_ref}' to search it, or "
-                "another VIDSEARCH_HOME for a different model."
+                f"the index in {self.where} was built with model '{self.model_ref}' "
+                f"({stored}), not '{ref}' ({identity}). Use --model '{self.model_ref}' to search "
+                f"it, or another {elsewhere} for a different model."
             )
         if self.model_ref != ref:
             self.catalog.set_meta(META_MODEL_REF, ref)
 
     @property
-    def vectors(self) -> EdgeVectorIndex:
+    def vectors(self) -> VectorIndex:
         """The vector index; exists once a model is bound."""
         with self._vectors_opening:
             if self._vectors is None:
                 dim = self.catalog.get_meta(META_DIM)
                 if dim is None:
-                    raise IndexError_(f"the index in {self.home} is empty: index some videos first")
-                self._vectors = EdgeVectorIndex(self.home / "index", int(dim))
+                    raise IndexError_(
+                        f"the index in {self.where} is empty: index some videos first"
+                    )
+                self._vectors = (
+                    EdgeVectorIndex(self.home / "index", int(dim))
+                    if self.server is None
+                    else self.server.vectors(int(dim))
+                )
             return self._vectors
 
     @property
@@ -97,6 +126,12 @@ class IndexStore:
                 self._vectors = None
             self.catalog.close()
         finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self._lock is not None:
             self._lock.release()
 
     def __enter__(self) -> IndexStore:
