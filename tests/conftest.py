@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,18 @@ from vidsearch.testing.tiny_model import write_tiny_model
 from vidsearch.testing.videos import SceneSpan, standard_scenes, write_video
 
 FPS = 25
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """ONNX exports go to a temporary cache, shared by the session, never to ~/.cache."""
+    old = os.environ.get("VIDSEARCH_CACHE_DIR")
+    os.environ["VIDSEARCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        del os.environ["VIDSEARCH_CACHE_DIR"]
+    else:
+        os.environ["VIDSEARCH_CACHE_DIR"] = old
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import pytest
 
-from vidsearch.media import FrameSampler, SamplerConfig, decode_frames
+from vidsearch.media import DecodeMode, FrameSampler, SamplerConfig, decode_frames
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 from vidsearch.types import SampledFrame, ShotClosed
 
@@ -104,3 +104,36 @@ def test_pts_survive_a_non_zero_start_and_odd_time_base(tmp_path: Path) -> None:
     frames, shots = run(path)
     assert frames[0].timestamp == pytest.approx(4.0, abs=1e-3)
     assert shots[1].start == pytest.approx(4.4, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def b_frame_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SceneSpan]]:
+    """x264 defaults: B-frames and b-pyramid, like most real H.264 files."""
+    path = tmp_path_factory.mktemp("bframes") / "defaults.mp4"
+    scenes = [Scene(SceneKind.TEXTURE, 62, color=i) for i in range(4)]  # cuts off the GOP grid
+    return path, write_video(path, scenes, fps=FPS, preset=None)
+
+
+def test_exact_decoding_finds_cuts_within_one_frame_despite_b_frames(
+    b_frame_video: tuple[Path, list[SceneSpan]],
+) -> None:
+    path, spans = b_frame_video
+    events = list(FrameSampler().sample(decode_frames(path, DecodeMode.EXACT)))
+    starts = [e.start for e in events if isinstance(e, ShotClosed)]
+    assert starts == pytest.approx([s.start for s in spans], abs=FRAME + 1e-9)
+
+
+def test_fast_decoding_skips_non_reference_frames_and_keeps_cuts(
+    b_frame_video: tuple[Path, list[SceneSpan]],
+) -> None:
+    path, spans = b_frame_video
+    exact = list(decode_frames(path, DecodeMode.EXACT))
+    fast = list(decode_frames(path, DecodeMode.FAST))
+    assert len(exact) == sum(s.scene.frames for s in spans)
+    assert len(fast) < len(exact)  # some frames were never decoded
+    exact_times = {f.timestamp for f in exact}
+    assert {f.timestamp for f in fast} <= exact_times  # the same, exact timestamps
+    events = list(FrameSampler().sample(iter(fast)))
+    starts = [e.start for e in events if isinstance(e, ShotClosed)]
+    # x264 puts a keyframe at each scene cut, so even skipping frames the cuts are exact
+    assert starts == pytest.approx([s.start for s in spans], abs=FRAME + 1e-9)

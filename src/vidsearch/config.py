@@ -11,6 +11,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidsearch.types import DecodeMode, EncoderBackend
+
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 DEFAULT_INTERVAL_S = 2.0
 DEFAULT_BATCH_SIZE = 32
@@ -21,6 +23,10 @@ COLLECTION_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
 
 def default_home() -> Path:
     return platformdirs.user_data_path("vidsearch", appauthor=False)
+
+
+def default_cache() -> Path:
+    return platformdirs.user_cache_path("vidsearch", appauthor=False)
 
 
 class Settings(BaseSettings):
@@ -36,7 +42,11 @@ class Settings(BaseSettings):
     )
     interval: float = Field(DEFAULT_INTERVAL_S, gt=0, description="Max seconds between samples")
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=1024)
+    decode: DecodeMode = Field(DecodeMode.FAST, description="fast: skip non-reference frames")
     threads: int | None = Field(None, ge=1, description="CPU threads for inference")
+    backend: EncoderBackend = Field(EncoderBackend.AUTO, description="Encoder runtime")
+    int8: bool = Field(False, description="int8-quantised image tower (ONNX; faster, ~1e-3 off)")
+    cache_dir: Path = Field(default_factory=default_cache, description="ONNX exports live here")
     qdrant_url: str | None = Field(
         None,
         description="Qdrant server (http(s)://host:6333): keep vectors and catalog there, "

@@ -30,15 +30,18 @@ from vidsearch.errors import MediaError, VidsearchError
 from vidsearch.index.base import FramePoint, frame_point_id
 from vidsearch.index.catalog import now_iso
 from vidsearch.index.store import IndexStore
-from vidsearch.media.decode import DecodedFrame, decode_frames
+from vidsearch.media.decode import DecodedFrame, DecodeMode, decode_frames
 from vidsearch.media.probe import probe_video
 from vidsearch.media.sampler import FrameSampler
+from vidsearch.prefetch import prefetch
 from vidsearch.types import SampledFrame, ShotClosed, VideoInfo, VideoRecord, VideoState
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .m4v .mkv .mov .avi .webm .mpg .mpeg .ts .mts .m2ts .wmv .flv .3gp .ogv .vob".split()
 )
 PROGRESS_EVERY_FRAMES = 25
+# Sampled frames decoded ahead of the encoder (in batches): decoding overlaps embedding.
+PREFETCH_BATCHES = 2
 
 
 class IngestStatus(StrEnum):
@@ -122,11 +125,13 @@ class Ingestor:
         *,
         batch_size: int = 32,
         progress: ProgressListener | None = None,
+        decode_mode: DecodeMode = DecodeMode.FAST,
     ) -> None:
         self.store = store
         self.encoder = encoder
         self.sampler = sampler or FrameSampler()
         self.batch_size = batch_size
+        self.decode_mode = decode_mode
         self.progress = progress or _Silent()
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
@@ -210,7 +215,7 @@ class Ingestor:
 
     # -- internals --------------------------------------------------------------------
     def _decoded(self, path: Path, counters: _Counters) -> Iterator[DecodedFrame]:
-        for frame in decode_frames(path):
+        for frame in decode_frames(path, self.decode_mode):
             counters.decoded += 1
             counters.position = frame.timestamp
             if counters.decoded % PROGRESS_EVERY_FRAMES == 0:
@@ -253,7 +258,8 @@ class Ingestor:
             vectors.upsert(ready)
             counters.stored += len(ready)
 
-        for event in self.sampler.sample(self._decoded(Path(info.path), counters)):
+        events = self.sampler.sample(self._decoded(Path(info.path), counters))
+        for event in prefetch(events, depth=PREFETCH_BATCHES * self.batch_size):
             if isinstance(event, ShotClosed):
                 shot_ends[event.shot_index] = event.end
                 write_ready()

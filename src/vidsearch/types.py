@@ -48,6 +48,17 @@ class ShotClosed:
     end: float
 
 
+class DecodeMode(StrEnum):
+    FAST = "fast"  # skip non-reference frames and deblocking (see media/decode.py)
+    EXACT = "exact"  # every frame, as the encoder meant it
+
+
+class EncoderBackend(StrEnum):
+    AUTO = "auto"  # ONNX Runtime when installed (exported once, on first use), else PyTorch
+    ONNX = "onnx"
+    TORCH = "torch"
+
+
 class VideoState(StrEnum):
     INDEXING = "indexing"
     COMPLETE = "complete"

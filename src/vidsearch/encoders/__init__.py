@@ -2,5 +2,7 @@
 
 from vidsearch.encoders.base import Encoder
 from vidsearch.encoders.clip_hf import ClipEncoder
+from vidsearch.encoders.factory import open_encoder
+from vidsearch.encoders.onnx_clip import OnnxClipEncoder
 
-__all__ = ["ClipEncoder", "Encoder"]
+__all__ = ["ClipEncoder", "Encoder", "OnnxClipEncoder", "open_encoder"]

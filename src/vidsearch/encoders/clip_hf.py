@@ -1,17 +1,20 @@
-"""CLIP image and text towers through Hugging Face `transformers` (PyTorch, eager)."""
+"""CLIP image and text towers through Hugging Face `transformers` (PyTorch, eager).
+
+Used to export the ONNX encoder and where ONNX Runtime is unavailable; on a CUDA machine
+without ONNX Runtime's CUDA provider it runs on the GPU.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vidsearch.encoders.base import l2_normalize
-from vidsearch.encoders.loading import ModelFiles, locate_model
+from vidsearch.encoders.clip_common import ClipFiles, check_texts
 from vidsearch.encoders.preprocess import PreprocessConfig, to_pixel_values
-from vidsearch.errors import ModelError, QueryError
+from vidsearch.errors import ModelError
 
 if TYPE_CHECKING:
     import torch
@@ -23,29 +26,21 @@ def _features(output: Any) -> torch.Tensor:
     return output if not hasattr(output, "pooler_output") else output.pooler_output
 
 
-class ClipEncoder:
-    """A CLIP model loaded on first use from a hub id or a local directory.
-
-    Identity is `clip:<fingerprint of the weights>` so the same weights reached through a
-    hub id or a copied directory are recognised as the same image space.
-    """
+class ClipEncoder(ClipFiles):
+    """A CLIP model loaded on first use from a hub id or a local directory."""
 
     def __init__(self, model_ref: str, *, batch_size: int = 32, threads: int | None = None) -> None:
-        self.model_ref = model_ref
+        super().__init__(model_ref)
         self.batch_size = batch_size
         self.threads = threads
-        self._files: ModelFiles | None = None
         self._model: CLIPModel | None = None
         self._tokenizer: PreTrainedTokenizerBase | None = None
         self._preprocess: PreprocessConfig | None = None
         self._device = "cpu"
 
-    # -- life cycle -------------------------------------------------------------------
     @property
-    def files(self) -> ModelFiles:
-        if self._files is None:
-            self._files = locate_model(self.model_ref)
-        return self._files
+    def backend(self) -> str:
+        return f"torch-{self._device}"
 
     def load(self) -> ClipEncoder:
         """Load weights and tokenizer now (otherwise it happens on first encode)."""
@@ -68,11 +63,14 @@ class ClipEncoder:
         self._device = "cuda" if torch.cuda.is_available() else "cpu"
         self._model = model.eval().to(self._device)
         self._tokenizer = tokenizer
-        size = int(model.config.vision_config.image_size)
-        processor_json = files.directory / "preprocessor_config.json"
-        data = json.loads(processor_json.read_text()) if processor_json.is_file() else {}
-        self._preprocess = PreprocessConfig.from_processor_json(data, size)
+        self._preprocess = self.preprocess_config()
         return self
+
+    @property
+    def model(self) -> CLIPModel:
+        self.load()
+        assert self._model is not None
+        return self._model
 
     def close(self) -> None:
         self._model = None
@@ -84,22 +82,6 @@ class ClipEncoder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- identity ---------------------------------------------------------------------
-    @property
-    def identity(self) -> str:
-        return f"clip:{self.files.fingerprint}"
-
-    @property
-    def name(self) -> str:
-        return self.model_ref
-
-    @property
-    def dim(self) -> int:
-        config_path = self.files.directory / "config.json"
-        config = json.loads(config_path.read_text())
-        return int(config.get("projection_dim", 512))
-
-    # -- encoding ---------------------------------------------------------------------
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
@@ -120,18 +102,16 @@ class ClipEncoder:
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
-        if any(not t or not t.strip() for t in texts):
-            raise QueryError("empty query: type some words to search for")
+        check_texts(texts)
         self.load()
         assert self._model is not None and self._tokenizer is not None
-        max_length = int(self._model.config.text_config.max_position_embeddings)
         out = []
         for i in range(0, len(texts), self.batch_size):
             tokens = self._tokenizer(
                 list(texts[i : i + self.batch_size]),
                 padding=True,
                 truncation=True,
-                max_length=max_length,
+                max_length=self.text_length,
                 return_tensors="pt",
             )
             with torch.inference_mode():

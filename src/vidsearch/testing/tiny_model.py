@@ -1,6 +1,6 @@
 """Write a tiny random CLIP model directory, usable anywhere vidsearch accepts a model.
 
-    python -m vidsearch.testing.tiny_model DIR
+    python -m vidsearch.testing.tiny_model DIR [--full-size]
 
 Same file layout as a real Hugging Face CLIP checkpoint (config.json, model.safetensors,
 tokenizer files, preprocessor_config.json), a few hundred KB, built offline and
@@ -54,15 +54,54 @@ def _tokenizer(vocab_size: int = 600):
     )
 
 
-def write_tiny_model(directory: Path, *, seed: int = 0, image_size: int = 224) -> Path:
-    """Create (or overwrite) a tiny CLIP model in `directory` and return it."""
+def write_tiny_model(
+    directory: Path, *, seed: int = 0, image_size: int = 224, full_size: bool = False
+) -> Path:
+    """Create (or overwrite) a tiny CLIP model in `directory` and return it.
+
+    `full_size=True` writes a random model with OpenAI ViT-B/32's architecture instead
+    (~600 MB): meaningless vectors, true compute cost, for benchmarks.
+    """
     import torch
     from transformers import CLIPConfig, CLIPModel
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer = _tokenizer()
-    config = CLIPConfig(
+    if full_size:
+        config = CLIPConfig(
+            text_config={
+                "bos_token_id": tokenizer.bos_token_id,
+                "eos_token_id": tokenizer.eos_token_id,
+                "pad_token_id": tokenizer.pad_token_id,
+            },
+            vision_config={"image_size": image_size, "patch_size": 32},
+            projection_dim=512,
+        )
+    else:
+        config = _tiny_config(tokenizer, image_size)
+    torch.manual_seed(seed)
+    model = CLIPModel(config).eval()
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    (directory / "preprocessor_config.json").write_text(
+        json.dumps(
+            {
+                "image_mean": [0.48145466, 0.4578275, 0.40821073],
+                "image_std": [0.26862954, 0.26130258, 0.27577711],
+                "size": {"shortest_edge": image_size},
+                "crop_size": {"height": image_size, "width": image_size},
+            },
+            indent=2,
+        )
+    )
+    return directory
+
+
+def _tiny_config(tokenizer, image_size: int):
+    from transformers import CLIPConfig
+
+    return CLIPConfig(
         text_config={
             "vocab_size": len(tokenizer),
             "hidden_size": 32,
@@ -84,30 +123,16 @@ def write_tiny_model(directory: Path, *, seed: int = 0, image_size: int = 224) -
         },
         projection_dim=TINY_DIM,
     )
-    torch.manual_seed(seed)
-    model = CLIPModel(config).eval()
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    (directory / "preprocessor_config.json").write_text(
-        json.dumps(
-            {
-                "image_mean": [0.48145466, 0.4578275, 0.40821073],
-                "image_std": [0.26862954, 0.26130258, 0.27577711],
-                "size": {"shortest_edge": image_size},
-                "crop_size": {"height": image_size, "width": image_size},
-            },
-            indent=2,
-        )
-    )
-    return directory
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    full_size = "--full-size" in args
+    args = [a for a in args if a != "--full-size"]
     if len(args) != 1 or args[0] in {"-h", "--help"}:
         print(__doc__)
         return 0 if args and args[0] in {"-h", "--help"} else 2
-    print(write_tiny_model(Path(args[0])))
+    print(write_tiny_model(Path(args[0]), full_size=full_size))
     return 0
 
 

@@ -117,16 +117,21 @@ def write_video(
     codec: str = "libx264",
     seed: int = 0,
     container_options: dict[str, str] | None = None,
+    preset: str | None = "ultrafast",
 ) -> list[SceneSpan]:
-    """Encode `scenes` into `path` and return where each one starts and ends (seconds)."""
+    """Encode `scenes` into `path` and return where each one starts and ends (seconds).
+
+    With libx264, `preset=None` keeps x264's defaults (B-frames, b-pyramid, scene-cut
+    keyframes), as most real H.264 files have; "ultrafast" (the default here) has no B-frames.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     spans: list[SceneSpan] = []
     with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
-        if codec == "libx264":
-            stream.options = {"preset": "ultrafast", "crf": "18"}
+        if codec == "libx264" and preset is not None:
+            stream.options = {"preset": preset, "crf": "18"}
         index = 0
         for number, scene in enumerate(scenes):
             spans.append(SceneSpan(scene, index, index / fps, (index + scene.frames) / fps))
