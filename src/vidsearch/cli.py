@@ -264,6 +264,36 @@ def remove_command(
     typer.echo(f"removed {name}")
 
 
+@app.command("export-onnx")
+def export_onnx_command(
+    model: ModelOption = None,
+    int8: Annotated[bool, typer.Option("--int8", help="Also write an int8 image tower")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Export a model to ONNX now and check it against PyTorch (otherwise done on first use)."""
+    from vidsearch.encoders.clip_common import ClipFiles
+    from vidsearch.encoders.factory import onnx_folder
+    from vidsearch.encoders.onnx_export import export_onnx
+
+    settings = _settings(model=model)
+    with _errors():
+        files = ClipFiles(settings.model_for(None))
+        folder = onnx_folder(settings.cache_dir, files)
+        manifest = export_onnx(files, folder, quantize=int8)
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps({"folder": str(folder), **asdict(manifest)}, indent=2))
+        return
+    typer.echo(f"exported {files.name} to {folder}")
+    typer.echo(
+        f"cosine to PyTorch: image >= {manifest.image_cosine_min:.6f}, "
+        f"text >= {manifest.text_cosine_min:.6f}"
+    )
+    if manifest.int8_cosine_min is not None:
+        typer.echo(f"int8 image tower: cosine to fp32 >= {manifest.int8_cosine_min:.6f}")
+
+
 @app.command("demo")
 def demo_command(
     home: Annotated[
