@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from vidsearch.cli import app
 from vidsearch.config import Settings
 from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import (
@@ -350,6 +352,18 @@ def test_an_unreachable_server_is_named(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(IndexError_, match=f"cannot reach the Qdrant server at {url}"):
         open_store(Settings(home=tmp_path, qdrant_url=url))
+
+
+def test_the_cli_names_an_unreachable_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("VIDSEARCH_HOME", str(tmp_path))
+    monkeypatch.setenv("VIDSEARCH_QDRANT_URL", url)
+    result = CliRunner().invoke(app, ["videos"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot reach the Qdrant server at {url}: ")
+    assert list(tmp_path.iterdir()) == []  # no lock, no catalog in the data directory
 
 
 class _Answer(BaseHTTPRequestHandler):
