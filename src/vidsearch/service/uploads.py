@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -130,12 +130,12 @@ def _size(n: int) -> str:
     return str(n)
 
 
-async def _drain(request: Request) -> None:
+async def _drain(body: AsyncIterator[bytes]) -> None:
     """Read (and drop) some of a refused body, so that the client gets to read the answer
     instead of a connection reset; a huge body is cut off after DRAIN_LIMIT_BYTES."""
     seen = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in body:
             seen += len(chunk)
             if seen > DRAIN_LIMIT_BYTES:
                 return
@@ -147,9 +147,10 @@ async def receive_upload(
     request: Request, incoming: Path, max_bytes: int, check_name: Callable[[str], str]
 ) -> ReceivedFile:
     """Stream the request's `file` part into `incoming`; ApiError says what was wrong."""
+    body = request.stream()
     ctype, params = parse_options_header(request.headers.get("content-type"))
     if ctype != b"multipart/form-data":
-        await _drain(request)
+        await _drain(body)
         raise ApiError(
             415,
             f"send the video as multipart/form-data with a '{FILE_FIELD}' field, "
@@ -160,14 +161,14 @@ async def receive_upload(
         raise ApiError(400, "the multipart/form-data content type has no boundary")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD_BYTES:
-        await _drain(request)
+        await _drain(body)
         raise ApiError(413, f"the upload is larger than the limit of {_size(max_bytes)}")
     incoming.mkdir(parents=True, exist_ok=True)
     writer = _FilePartWriter(incoming, max_bytes, check_name)
     parser = writer.make_parser(boundary)
     pending = bytearray()
     try:
-        async for chunk in request.stream():
+        async for chunk in body:
             pending += chunk
             if len(pending) >= FEED_BYTES:
                 data = bytes(pending)
@@ -177,7 +178,7 @@ async def receive_upload(
         parser.finalize()
     except ApiError:
         writer.discard()
-        await _drain(request)
+        await _drain(body)
         raise
     except MultipartParseError as exc:
         writer.discard()
