@@ -122,3 +122,21 @@ def test_corrupt_catalog_is_reported(tmp_path: Path) -> None:
     (tmp_path / "catalog.sqlite").write_bytes(b"garbage" * 1000)
     with pytest.raises(IndexError_, match="catalog .* is unreadable"):
         Catalog(tmp_path / "catalog.sqlite")
+
+
+def test_optimize_builds_the_graph_only_when_worth_it(tmp_path: Path) -> None:
+    dim = 512  # segments are indexed from ~10 MB of vectors: ~5,000 of 512-d
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(6000, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = EdgeVectorIndex(tmp_path / "shard", dim)
+    index.upsert([FramePoint("a", i, i / 25, 0, 0.0, 1.0, v) for i, v in enumerate(vectors)])
+    assert index.unindexed_points() == 6000
+    assert index.optimize(min_points=10_000) is False  # too few to be worth the wait
+    assert index.unindexed_points() == 6000
+    assert index.optimize(min_points=0) is True
+    assert index.unindexed_points() == 0
+    hits = index.search(vectors[42], 3)  # HNSW over int8 vectors, rescored
+    assert hits[0].pts == 42 and hits[0].score == pytest.approx(1.0, abs=1e-3)
+    assert index.count() == 6000
+    index.close()

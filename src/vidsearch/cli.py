@@ -109,6 +109,7 @@ def index_command(
 ) -> None:
     """Index videos: sample frames shot by shot, embed them, store them."""
     from vidsearch.cli_progress import TqdmProgress
+    from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
     from vidsearch.ingest import Ingestor, IngestStatus
     from vidsearch.media import FrameSampler, SamplerConfig
 
@@ -131,6 +132,10 @@ def index_command(
             for report in ingestor.index_paths(paths):
                 reports.append(report)
                 failed += report.status is IngestStatus.FAILED
+            pending = store.vectors.unindexed_points() if store.has_vectors else 0
+            if pending >= OPTIMIZE_MIN_POINTS:
+                typer.echo(f"building the search graph for {pending} new frames...", err=True)
+            ingestor.build_search_index()
         finally:
             store.close()
     if as_json:

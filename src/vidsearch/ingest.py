@@ -139,6 +139,11 @@ class Ingestor:
         for path in expand_paths(paths):
             yield self.index_file(path)
 
+    def build_search_index(self) -> bool:
+        """After a batch of videos: build the HNSW graph over the new points if there are
+        enough of them to make it worth the (blocking) wait. Whether it ran."""
+        return self.store.has_vectors and self.store.vectors.optimize()
+
     def index_file(self, path: Path) -> IngestReport:
         started = time.perf_counter()
         path = Path(os.path.abspath(path))

@@ -76,6 +76,15 @@ class VectorIndex(Protocol):
 
     def flush(self) -> None: ...
 
+    def unindexed_points(self) -> int:
+        """Points not yet in the search graph (searched by full scan until optimised)."""
+        ...
+
+    def optimize(self, *, min_points: int = ...) -> bool:
+        """Build the search graph if at least `min_points` points are unindexed (blocking);
+        whether it ran."""
+        ...
+
     def close(self) -> None: ...
 
 

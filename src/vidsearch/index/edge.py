@@ -1,8 +1,15 @@
-"""Vector index on an embedded Qdrant Edge shard (a data directory, no server)."""
+"""Vector index on an embedded Qdrant Edge shard (a data directory, no server).
+
+Qdrant Edge has no background optimiser: new points land in plain segments searched by full
+scan, and the HNSW graph (plus int8 scalar quantisation) is built only by a blocking
+`optimize()`. vidsearch calls it after an indexing run once enough unindexed vectors have
+piled up (`OPTIMIZE_MIN_POINTS`); below that, full scan is as fast (benchmarks/README.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +21,50 @@ from vidsearch.types import FrameHit
 
 VIDEO_FIELD = "video_id"
 SCROLL_PAGE = 1024
+# Unindexed points worth an HNSW build; fewer are searched by full scan in a few ms.
+OPTIMIZE_MIN_POINTS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeTuning:
+    """Index and search parameters, chosen from benchmarks/search_latency.py measurements."""
+
+    hnsw_m: int = 16
+    hnsw_ef_construct: int = 100
+    search_ef: int = 128
+    # segments smaller than this (KB of vectors) are scanned, not graph-searched
+    full_scan_threshold_kb: int = 10_000
+    # int8 copies of the vectors in RAM, originals on disk (mmap): ~4x less memory
+    quantize: bool = True
+    oversampling: float = 2.0  # candidates rescored with the original vectors
+
+    def edge_config(self, dim: int) -> qe.EdgeConfig:
+        quantization = (
+            qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+            if self.quantize
+            else None
+        )
+        return qe.EdgeConfig(
+            vectors=qe.EdgeVectorParams(
+                size=dim,
+                distance=qe.Distance.Cosine,
+                on_disk=self.quantize,
+                quantization_config=quantization,
+            ),
+            hnsw_config=qe.HnswIndexConfig(
+                m=self.hnsw_m,
+                ef_construct=self.hnsw_ef_construct,
+                full_scan_threshold=self.full_scan_threshold_kb,
+            ),
+        )
+
+    def search_params(self, exact: bool = False) -> qe.SearchParams:
+        quantization = (
+            qe.QuantizationSearchParams(rescore=True, oversampling=self.oversampling)
+            if self.quantize
+            else None
+        )
+        return qe.SearchParams(hnsw_ef=self.search_ef, exact=exact, quantization=quantization)
 
 
 def _video_filter(video_ids: Sequence[str]) -> qe.Filter:
@@ -24,10 +75,11 @@ def _video_filter(video_ids: Sequence[str]) -> qe.Filter:
 class EdgeVectorIndex:
     """Cosine search over frame vectors, with a keyword payload index on the video id."""
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(self, path: Path, dim: int, tuning: EdgeTuning | None = None) -> None:
         self.path = path
         self._dim = dim
-        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
+        self.tuning = tuning or EdgeTuning()
+        config = self.tuning.edge_config(dim)
         exists = (path / "edge_config.json").is_file()
         try:
             if exists:
@@ -67,6 +119,17 @@ class EdgeVectorIndex:
     @property
     def dim(self) -> int:
         return self._dim
+
+    def unindexed_points(self) -> int:
+        info = self._shard.info()
+        return int(info.points_count) - int(info.indexed_vectors_count)
+
+    def optimize(self, *, min_points: int = OPTIMIZE_MIN_POINTS) -> bool:
+        """Build the HNSW graph and quantised vectors if enough points are not yet indexed
+        (blocking). Returns whether it ran."""
+        if self.unindexed_points() < min_points:
+            return False
+        return bool(self._shard.optimize())
 
     def upsert(self, points: Sequence[FramePoint]) -> None:
         if not points:
@@ -115,6 +178,7 @@ class EdgeVectorIndex:
         *,
         video_ids: Sequence[str] | None = None,
         min_score: float | None = None,
+        exact: bool = False,
     ) -> list[FrameHit]:
         vector = np.asarray(vector, dtype=np.float32).ravel()
         if vector.shape != (self._dim,):
@@ -127,6 +191,7 @@ class EdgeVectorIndex:
             filter=_video_filter(video_ids) if video_ids else None,
             with_payload=True,
             score_threshold=min_score,
+            params=self.tuning.search_params(exact),
         )
         return [
             FrameHit(

@@ -184,6 +184,13 @@ class QdrantServerIndex:
     def flush(self) -> None:
         """Nothing to do: every write waited for the server to apply it."""
 
+    def unindexed_points(self) -> int:
+        return 0  # a Qdrant server indexes in the background
+
+    def optimize(self, *, min_points: int = 0) -> bool:
+        """Nothing to do: the server's own optimiser builds the graph."""
+        return False
+
     def close(self) -> None:
         self._client = None
 

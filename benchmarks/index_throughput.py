@@ -1,0 +1,200 @@
+"""Indexing throughput: vidsearch vs a naive pipeline, side by side in one run.
+
+    python benchmarks/index_throughput.py [--minutes 10] [--variants]
+
+Footage: see _footage.py (1280x720 H.264, libx264 defaults, shot cuts, moving textures).
+Model: a random CLIP with OpenAI ViT-B/32's architecture (true compute cost, offline).
+Each pipeline runs in its own process (so peak RSS is its own); model loading is timed
+separately from indexing ("start-up"). The naive baseline reads every frame with OpenCV,
+keeps one per second and embeds it with eager PyTorch CLIP at batch 1.
+
+Prints a table and, last, one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _footage import CACHE, footage  # noqa: E402
+
+MODEL_DIR = CACHE / "clip-vit-b32-random"
+
+
+def ensure_model() -> Path:
+    if not (MODEL_DIR / "model.safetensors").is_file():
+        from vidsearch.testing.tiny_model import write_tiny_model
+
+        write_tiny_model(MODEL_DIR, full_size=True)
+    return MODEL_DIR
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_vidsearch(video: Path, options: dict) -> dict:
+    from vidsearch.encoders import open_encoder
+    from vidsearch.index import IndexStore
+    from vidsearch.ingest import Ingestor
+    from vidsearch.types import DecodeMode, EncoderBackend
+
+    started = time.perf_counter()
+    encoder = open_encoder(
+        str(MODEL_DIR),
+        backend=EncoderBackend(options["backend"]),
+        cache_dir=CACHE / "vidsearch-cache",
+        int8=options["int8"],
+    ).load()
+    encoder.encode_images([__import__("numpy").zeros((224, 224, 3), "uint8")])  # warm-up
+    startup = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as home, IndexStore(Path(home)) as store:
+        ingestor = Ingestor(store, encoder, decode_mode=DecodeMode(options["decode"]))
+        started = time.perf_counter()
+        report = ingestor.index_file(video)
+        wall = time.perf_counter() - started
+    assert report.status.value == "indexed", report.error
+    return {
+        "startup_s": startup,
+        "wall_s": wall,
+        "decoded": report.decoded,
+        "embedded": report.encoded,
+        "duration_s": report.duration,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_baseline(video: Path, options: dict) -> dict:
+    """OpenCV every frame, one kept per second, eager PyTorch CLIP at batch 1."""
+    import cv2
+    import numpy as np
+    import torch
+    from transformers import CLIPModel
+
+    from vidsearch.encoders.preprocess import PreprocessConfig, to_pixel_values
+
+    started = time.perf_counter()
+    model = CLIPModel.from_pretrained(MODEL_DIR).eval()
+    config = PreprocessConfig()
+    startup = time.perf_counter() - started
+    started = time.perf_counter()
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25
+    step = max(1, round(fps))
+    decoded = embedded = 0
+    vectors = []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        if decoded % step == 0:
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            pixels = torch.from_numpy(to_pixel_values([rgb], config))
+            with torch.no_grad():
+                out = model.get_image_features(pixel_values=pixels)
+            vectors.append(getattr(out, "pooler_output", out).numpy()[0])
+            embedded += 1
+        decoded += 1
+    capture.release()
+    wall = time.perf_counter() - started
+    return {
+        "startup_s": startup,
+        "wall_s": wall,
+        "decoded": decoded,
+        "embedded": embedded,
+        "duration_s": decoded / fps,
+        "peak_rss_mb": peak_rss_mb(),
+        "vectors_norm_mean": float(np.linalg.norm(np.array(vectors), axis=1).mean()),
+    }
+
+
+PIPELINES = {
+    # name: (runner, options)
+    "vidsearch": ("vidsearch", {"backend": "auto", "decode": "fast", "int8": False}),
+    "vidsearch-int8": ("vidsearch", {"backend": "auto", "decode": "fast", "int8": True}),
+    "vidsearch-exact-decode": ("vidsearch", {"backend": "auto", "decode": "exact", "int8": False}),
+    "vidsearch-torch": ("vidsearch", {"backend": "torch", "decode": "fast", "int8": False}),
+    "baseline": ("baseline", {}),
+}
+
+
+def child(name: str, video: Path) -> dict:
+    """Run one pipeline in a fresh process and return its figures."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--video", str(video)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--variants", action="store_true", help="also run int8, exact decoding and PyTorch variants"
+    )
+    parser.add_argument("--child")
+    parser.add_argument("--video", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        runner, options = PIPELINES[args.child]
+        fn = run_vidsearch if runner == "vidsearch" else run_baseline
+        print(json.dumps(fn(args.video, options)))
+        return
+
+    video = footage(args.minutes)
+    ensure_model()
+    # one-off ONNX exports (cached) before anything is timed
+    subprocess.run(
+        [sys.executable, "-m", "vidsearch", "export-onnx", "--int8", "--model", str(MODEL_DIR)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "VIDSEARCH_CACHE_DIR": str(CACHE / "vidsearch-cache")},
+    )
+    names = ["baseline", "vidsearch"]
+    if args.variants:
+        names += ["vidsearch-int8", "vidsearch-exact-decode", "vidsearch-torch"]
+    results = {}
+    for name in names:
+        r = child(name, video)
+        r["decoded_fps"] = r["decoded"] / r["wall_s"]
+        r["embedded_fps"] = r["embedded"] / r["wall_s"]
+        r["realtime_x"] = r["duration_s"] / r["wall_s"]
+        results[name] = r
+        print(
+            f"{name:24s} {r['realtime_x']:6.1f}x real time  {r['wall_s']:7.1f}s  "
+            f"decoded {r['decoded']:6d} ({r['decoded_fps']:5.0f}/s)  "
+            f"embedded {r['embedded']:5d} ({r['embedded_fps']:5.1f}/s)  "
+            f"start-up {r['startup_s']:5.1f}s  peak RSS {r['peak_rss_mb']:5.0f} MB",
+            flush=True,
+        )
+    base = results["baseline"]["realtime_x"]
+    ratios = {n: r["realtime_x"] / base for n, r in results.items()}
+    for name, ratio in ratios.items():
+        print(f"{name:24s} {ratio:5.2f}x the baseline's real-time factor")
+    print(
+        json.dumps(
+            {
+                "benchmark": "index_throughput",
+                "video": video.name,
+                "minutes": args.minutes,
+                "cpus": os.cpu_count(),
+                "results": results,
+                "ratio_to_baseline": ratios,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Query latency at scale: Qdrant Edge as vidsearch configures it, on clustered vectors.
+
+    python benchmarks/search_latency.py [--sizes 100000,1000000] [--queries 200]
+
+Vectors are 512-d and clustered like video frames: shots of ~20 near-duplicate frames
+around a centre, shots grouped into videos. Queries are noisy shot centres (a text query
+is never identical to a frame). For each size it reports, side by side:
+  * full scan (exact) vs HNSW (+ int8 scalar quantisation with rescoring): p50/p99 latency
+    and recall@10 against exact search;
+  * build time (upserts, then the blocking optimize()), on-disk size, RSS of a process
+    that opens the index and serves queries;
+  * end-to-end text-query latency through the Python API (text encoding with a random
+    ViT-B/32-sized CLIP text tower on ONNX Runtime + search + moment grouping).
+Prints a table and, last, one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _footage import CACHE  # noqa: E402
+
+DIM = 512
+FRAMES_PER_SHOT = 20
+SHOTS_PER_VIDEO = 500
+UPSERT_BATCH = 2000
+
+
+def clustered(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, shot index per vector): unit vectors, near-duplicates within a shot."""
+    rng = np.random.default_rng(seed)
+    shots = max(1, n // FRAMES_PER_SHOT)
+    centres = rng.normal(size=(shots, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    shot_of = np.minimum(np.arange(n) // FRAMES_PER_SHOT, shots - 1)
+    vectors = centres[shot_of] + rng.normal(scale=0.35 / np.sqrt(DIM) * 3, size=(n, DIM)).astype(
+        np.float32
+    )
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors, shot_of
+
+
+def queries(vectors: np.ndarray, shot_of: np.ndarray, count: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(vectors), size=count, replace=False)
+    q = vectors[picks] + rng.normal(scale=1.2 / np.sqrt(DIM), size=(count, DIM)).astype(np.float32)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def exact_top(vectors: np.ndarray, q: np.ndarray, k: int = 10) -> list[set[int]]:
+    scores = q @ vectors.T
+    return [set(np.argpartition(-row, k)[:k].tolist()) for row in scores]
+
+
+def build(path: Path, n: int) -> dict:
+    from vidsearch.index.base import FramePoint
+    from vidsearch.index.edge import EdgeVectorIndex
+
+    vectors, shot_of = clustered(n)
+    shutil.rmtree(path, ignore_errors=True)
+    index = EdgeVectorIndex(path, DIM)
+    started = time.perf_counter()
+    for start in range(0, n, UPSERT_BATCH):
+        batch = [
+            FramePoint(
+                f"video{int(shot_of[i]) // SHOTS_PER_VIDEO}",
+                i,
+                i / 25.0,
+                int(shot_of[i]),
+                0.0,
+                1.0,
+                vectors[i],
+            )
+            for i in range(start, min(n, start + UPSERT_BATCH))
+        ]
+        index.upsert(batch)
+    index.flush()
+    upsert_s = time.perf_counter() - started
+    started = time.perf_counter()
+    index.optimize(min_points=0)
+    optimize_s = time.perf_counter() - started
+    index.close()
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {"upsert_s": upsert_s, "optimize_s": optimize_s, "disk_mb": size / 2**20}
+
+
+def serve(path: Path, n: int, count: int) -> dict:
+    """Open the built index in this (fresh) process and time queries."""
+    import resource
+
+    from vidsearch.index.edge import EdgeVectorIndex
+
+    vectors, shot_of = clustered(n)
+    q = queries(vectors, shot_of, count)
+    truth = exact_top(vectors, q)
+    id_of = {}
+    del vectors
+    index = EdgeVectorIndex(path, DIM)
+    results = {}
+    for label, exact in (("exact", True), ("hnsw", False)):
+        latencies, recalls = [], []
+        for i, query in enumerate(q):
+            started = time.perf_counter()
+            hits = index.search(query, 10, exact=exact)
+            latencies.append((time.perf_counter() - started) * 1000)
+            recalls.append(len({h.pts for h in hits} & truth[i]) / 10)
+        results[label] = {
+            "p50_ms": float(np.percentile(latencies, 50)),
+            "p99_ms": float(np.percentile(latencies, 99)),
+            "recall_at_10": float(np.mean(recalls)),
+        }
+    del id_of
+    results["rss_mb"] = _rss_mb()
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    index.close()
+    return results
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def end_to_end(n_videos: int = 20, frames: int = 20_000, count: int = 100) -> dict:
+    """Text query -> moments through Searcher, with a B/32-sized text tower on ONNX."""
+    import tempfile
+
+    from index_throughput import MODEL_DIR, ensure_model
+
+    from vidsearch.encoders import open_encoder
+    from vidsearch.index import IndexStore
+    from vidsearch.index.base import FramePoint
+    from vidsearch.search import Searcher
+    from vidsearch.types import VideoRecord, VideoState
+
+    ensure_model()
+    encoder = open_encoder(str(MODEL_DIR), cache_dir=CACHE / "vidsearch-cache").load()
+    vectors, shot_of = clustered(frames)
+    with tempfile.TemporaryDirectory() as home, IndexStore(Path(home)) as store:
+        store.bind_model(encoder.identity, encoder.name, encoder.dim)
+        for v in range(n_videos):
+            store.catalog.start(
+                VideoRecord(
+                    f"video{v}",
+                    f"video{v}.mp4",
+                    f"/v/{v}.mp4",
+                    1,
+                    1,
+                    600.0,
+                    0,
+                    VideoState.COMPLETE,
+                    encoder.identity,
+                    "",
+                )
+            )
+        points = [
+            FramePoint(f"video{i % n_videos}", i, i / 25.0, int(shot_of[i]), 0.0, 1.0, vectors[i])
+            for i in range(frames)
+        ]
+        store.vectors.upsert(points)
+        searcher = Searcher(store, encoder)
+        searcher.search_text("warm up")
+        timings = {"encode": [], "total": []}
+        for i in range(count):
+            started = time.perf_counter()
+            encoder.encode_texts([f"a man running on the beach at sunset, take {i}"])
+            timings["encode"].append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            searcher.search_text(f"a man running on the beach at sunset, take {i}", top_k=10)
+            timings["total"].append((time.perf_counter() - started) * 1000)
+    return {
+        f"{k}_{p}_ms": float(np.percentile(v, q))
+        for k, v in timings.items()
+        for p, q in (("p50", 50), ("p99", 99))
+    } | {"frames": frames}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        print(json.dumps(serve(CACHE / f"vectors-{args.serve}", args.serve, args.queries)))
+        return
+    report = {"benchmark": "search_latency", "cpus": os.cpu_count(), "sizes": {}}
+    for n in (int(s) for s in args.sizes.split(",")):
+        path = CACHE / f"vectors-{n}"
+        figures = build(path, n)
+        out = subprocess.run(
+            [sys.executable, __file__, "--serve", str(n), "--queries", str(args.queries)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        figures |= json.loads(out.stdout.strip().splitlines()[-1])
+        report["sizes"][n] = figures
+        e, h = figures["exact"], figures["hnsw"]
+        print(
+            f"{n:>9,} vectors: build {figures['upsert_s']:.0f}s upsert + "
+            f"{figures['optimize_s']:.0f}s optimize, {figures['disk_mb']:.0f} MB on disk, "
+            f"serving RSS {figures['rss_mb']:.0f} MB",
+            flush=True,
+        )
+        print(
+            f"   exact scan   p50 {e['p50_ms']:6.2f} ms  p99 {e['p99_ms']:6.2f} ms  "
+            f"recall@10 {e['recall_at_10']:.3f}"
+        )
+        print(
+            f"   hnsw+int8    p50 {h['p50_ms']:6.2f} ms  p99 {h['p99_ms']:6.2f} ms  "
+            f"recall@10 {h['recall_at_10']:.3f}  ({e['p50_ms'] / h['p50_ms']:.0f}x faster)",
+            flush=True,
+        )
+    e2e = end_to_end()
+    report["end_to_end"] = e2e
+    print(
+        f"end-to-end text query ({e2e['frames']:,} frames): p50 {e2e['total_p50_ms']:.1f} ms"
+        f" p99 {e2e['total_p99_ms']:.1f} ms (text encoding p50 {e2e['encode_p50_ms']:.1f} ms)"
+    )
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
