@@ -60,9 +60,13 @@ async function search(event) {
 
 function render(result) {
   const count = result.moments.length;
-  $("status").textContent = count
-    ? `${count} moment${count > 1 ? "s" : ""} for «${result.query}» (${result.took_ms} ms)`
-    : `No moments for «${result.query}». Upload a video below, or try other words.`;
+  const query = document.createElement("bdi"); // keeps a right-to-left query in its place
+  query.textContent = result.query;
+  $("status").replaceChildren(
+    count ? `${count} moment${count > 1 ? "s" : ""} for «` : "No moments for «",
+    query,
+    count ? `» (${result.took_ms} ms)` : "». Upload a video below, or try other words.",
+  );
   const template = $("moment-template");
   const cards = result.moments.map((moment) => {
     const card = template.content.firstElementChild.cloneNode(true);

@@ -1,0 +1,122 @@
+"""`vidsearch serve`: a real server process that owns the index; other `vidsearch` commands on
+the same data directory are told plainly that the server holds it, and where it is."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vidsearch.cli import app
+from vidsearch.client import Client
+from vidsearch.index import IndexStore
+from vidsearch.testing.videos import SceneSpan
+
+START_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def served(home: Path, tiny_model: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`vidsearch serve` in its own process group; ended by its pid."""
+    port = free_port()
+    env = {**os.environ, "VIDSEARCH_API_KEY": "cli-key", "VIDSEARCH_HOME": str(home)}
+    env.pop("VIDSEARCH_MODEL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vidsearch", "serve", "--port", str(port)]
+        + ["--model", str(tiny_model), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with Client(url) as client:
+            while not client.ready():
+                if process.poll() is not None:
+                    out = process.stdout.read().decode() if process.stdout else ""
+                    pytest.fail(f"vidsearch serve exited with {process.returncode}:\n{out}")
+                assert time.monotonic() < deadline, "vidsearch serve did not become ready"
+                time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+        if process.stdout:
+            process.stdout.close()
+
+
+@pytest.mark.slow
+def test_serve_owns_the_index_and_says_where(
+    served: tuple[subprocess.Popen, str],
+    home: Path,
+    tiny_model: Path,
+    standard_video: tuple[Path, list[SceneSpan]],
+) -> None:
+    process, url = served
+    with Client(url, api_key="cli-key") as client:
+        job = client.upload(standard_video[0], wait=True)
+        assert job.state == "done" and job.video == "standard.mp4"
+
+    runner = CliRunner()
+    model = ["--model", str(tiny_model)]
+    for args in (
+        ["search", "a scene", "--home", str(home), *model],
+        ["index", str(standard_video[0]), "--home", str(home), *model],
+        ["videos", "--home", str(home)],
+        ["remove", "standard.mp4", "--home", str(home)],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"vidsearch server at {url}" in result.output, result.output
+        assert "Traceback" not in result.output
+
+    process.send_signal(signal.SIGTERM)  # graceful: the lifespan closes the index
+    assert process.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught
+    assert process.stdout is not None
+    log = process.stdout.read().decode()
+    assert "serving" in log and "Traceback" not in log
+    result = runner.invoke(app, ["videos", "--json", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert '"standard.mp4"' in result.output and '"complete": true' in result.output
+
+
+def test_serve_fails_fast_with_one_line(home: Path, tiny_model: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["serve", "--home", str(home), "--model", str(home / "none")])
+    assert missing.exit_code == 1
+    assert "error: model directory" in missing.output and "does not exist" in missing.output
+
+    with IndexStore(home):  # someone else holds the index
+        held = runner.invoke(app, ["serve", "--home", str(home), "--model", str(tiny_model)])
+    assert held.exit_code == 1 and "is in use by another process" in held.output
+    assert "Traceback" not in held.output + missing.output
+
+
+def test_serve_refuses_protected_reads_without_a_key(
+    home: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIDSEARCH_PROTECT_READS", "1")
+    monkeypatch.delenv("VIDSEARCH_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--home", str(home), "--model", str(tiny_model)])
+    assert result.exit_code == 1 and "VIDSEARCH_PROTECT_READS needs VIDSEARCH_API_KEY" in (
+        result.output
+    )
+    with IndexStore(home):  # the index was released
+        pass
