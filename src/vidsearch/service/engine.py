@@ -8,6 +8,7 @@ serialised as well: a Hugging Face fast tokenizer must not be used by two thread
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -17,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from vidsearch.config import Settings
+from vidsearch.encoders import open_encoder
 from vidsearch.encoders.base import Encoder
 from vidsearch.errors import IndexError_, ModelMismatchError, QueryError
+from vidsearch.index import open_store
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestReport, ProgressListener
 from vidsearch.media.sampler import FrameSampler, SamplerConfig
@@ -26,6 +29,8 @@ from vidsearch.search import Searcher, SearchResult
 from vidsearch.service.metrics import IndexStats, ServiceMetrics
 from vidsearch.service.settings import UPLOADS_DIR_NAME
 from vidsearch.types import FrameHit, VideoRecord
+
+log = logging.getLogger("vidsearch.service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Engine:
         """Open the index and load the model; a second call does nothing."""
         if self._store is not None:
             return self
-        store = IndexStore(self.settings.home, holder=self.holder)
+        store = open_store(self.settings, holder=self.holder)
         try:
             started = time.perf_counter()
             encoder = self._encoder or self._build_encoder(store)
@@ -72,7 +77,7 @@ class Engine:
             self.metrics.model_load_seconds.set(time.perf_counter() - started)
             if store.model_identity is not None and store.model_identity != encoder.identity:
                 raise ModelMismatchError(
-                    f"the index in {store.home} was built with model '{store.model_ref}', not "
+                    f"the index in {store.where} was built with model '{store.model_ref}', not "
                     f"'{encoder.name}'; start the server with --model '{store.model_ref}'"
                 )
         except BaseException:
@@ -85,12 +90,15 @@ class Engine:
         return self
 
     def _build_encoder(self, store: IndexStore) -> Encoder:
-        from vidsearch.encoders import ClipEncoder
-
-        return ClipEncoder(
-            self.settings.model_for(store.model_ref),
-            batch_size=self.settings.batch_size,
-            threads=self.settings.threads,
+        settings = self.settings
+        return open_encoder(
+            settings.model_for(store.model_ref),
+            backend=settings.backend,
+            cache_dir=settings.cache_dir,
+            int8=settings.int8,
+            batch_size=settings.batch_size,
+            threads=settings.threads,
+            notify=log.info,
         )
 
     def close(self) -> None:
@@ -195,8 +203,11 @@ class Engine:
                 FrameSampler(SamplerConfig(interval=self.settings.interval)),
                 batch_size=self.settings.batch_size,
                 progress=progress,
+                decode_mode=self.settings.decode,
             )
-            return ingestor.index_file(path)
+            report = ingestor.index_file(path)
+            ingestor.build_search_index()  # the HNSW graph, once enough new frames wait
+            return report
 
     def remove(self, record: VideoRecord) -> bool:
         """Forget a video; delete its file too when it was uploaded (the server owns it).
