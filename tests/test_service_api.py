@@ -253,3 +253,16 @@ def test_web_page_and_static_files(http: httpx.Client) -> None:
     assert 'id="q"' in page.text and 'dir="auto"' in page.text
     for asset in ("/static/app.js", "/static/style.css"):
         assert http.get(asset).status_code == 200
+
+
+def test_the_core_never_imports_the_service_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vidsearch.cli, vidsearch.ingest, vidsearch.search, vidsearch.index; "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'prometheus_client', "
+        "'vidsearch.service') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,188 @@
+"""/metrics: HTTP and vidsearch metrics move as the server works; every metric the Grafana
+dashboard queries is really exported; a real Prometheus scrapes the app and answers a query."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from service_support import index_video, live_server
+from vidsearch.testing.server import LiveServer
+from vidsearch.testing.videos import SceneSpan
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and"}
+PROMQL_WORDS |= {"or", "unless", "offset", "le", "inf", "nan"}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_model: Path,
+    standard_video: tuple[Path, list[SceneSpan]],
+) -> Iterator[LiveServer]:
+    live = live_server(tmp_path_factory.mktemp("metrics") / "home", tiny_model)
+    try:
+        with httpx.Client(base_url=live.url, timeout=60) as http:
+            index_video(http, standard_video[0])
+            assert http.get("/search", params={"q": "a scene"}).status_code == 200
+            assert http.get("/videos/none.mp4").status_code == 404
+        yield live
+    finally:
+        live.stop()
+
+
+def samples(url: str) -> dict[str, list]:
+    """Exported samples by name (histograms and counters with their suffixes)."""
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    found: dict[str, list] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    return found
+
+
+def value(found: dict[str, list], name: str, **labels: str) -> float:
+    matching = [s for s in found[name] if all(s.labels.get(k) == v for k, v in labels.items())]
+    assert matching, (name, labels)
+    return sum(s.value for s in matching)
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (functions, keywords and labels left out)."""
+    expr = re.sub(r'"[^"]*"', "", expr)  # label values
+    expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # ranges
+    expr = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr)  # grouping labels
+    expr = re.sub(r"\b\d+(\.\d+)?[smhdwy]*\b", "", expr)  # numbers and durations
+    names = set()
+    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
+        following = expr[match.end() :].lstrip()
+        if following.startswith("(") or match.group() in PROMQL_WORDS:
+            continue  # a function, an aggregation or a keyword
+        names.add(match.group())
+    return names
+
+
+def test_metric_names_parser() -> None:
+    expr = (
+        'histogram_quantile(0.95, sum by (le, handler) (rate(http_x_bucket{job="v",a=~"5.."}'
+        "[$__rate_interval]))) / on (x) time() - process_start_time_seconds offset 5m"
+    )
+    assert metric_names(expr) == {"http_x_bucket", "process_start_time_seconds"}
+
+
+def test_metrics_follow_the_work(server: LiveServer) -> None:
+    before = samples(server.url)
+    assert value(before, "vidsearch_frames_indexed_total") == 6
+    assert value(before, "vidsearch_index_frames") == 6
+    assert value(before, "vidsearch_index_videos") == 1
+    assert value(before, "vidsearch_index_bytes") > 0
+    assert value(before, "vidsearch_model_load_seconds") > 0
+    assert value(before, "vidsearch_model_loaded") == 1
+    assert value(before, "vidsearch_jobs_running") == 0
+    assert value(before, "vidsearch_jobs_queued") == 0
+    assert value(before, "vidsearch_jobs_finished_total", result="done") == 1
+    assert value(before, "process_start_time_seconds") > 0
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for _ in range(3):
+            assert http.get("/search", params={"q": "a dog"}).status_code == 200
+        assert http.get("/search").status_code == 422
+    after = samples(server.url)
+    for stage in ("encode", "vector_search", "total"):
+        grown = value(after, "vidsearch_search_seconds_count", stage=stage) - value(
+            before, "vidsearch_search_seconds_count", stage=stage
+        )
+        assert grown == 3, stage
+    requests = value(after, "http_requests_total", handler="/search", status="2xx")
+    assert requests - value(before, "http_requests_total", handler="/search", status="2xx") == 3
+    assert value(after, "http_requests_total", handler="/search", status="4xx") >= 1
+    assert value(after, "http_request_duration_seconds_count", handler="/search") >= 4
+    assert value(after, "http_response_size_bytes_sum", handler="/search") > 0
+    assert "/metrics" not in {s.labels.get("handler") for s in after["http_requests_total"]}
+
+
+def test_every_dashboard_metric_is_exported(server: LiveServer) -> None:
+    dashboard = json.loads((DEPLOY / "grafana/dashboards/vidsearch.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in metric_names(target["expr"])
+    }
+    assert {"http_requests_total", "vidsearch_frames_indexed_total"} <= queried
+    exported = set(samples(server.url))
+    assert queried - exported == set(), f"the dashboard queries metrics nobody exports: {queried}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_real_prometheus_scrapes_the_app(server: LiveServer, tmp_path: Path) -> None:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is not installed (apt-get install prometheus; .ci/run does it)")
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())  # the shipped config...
+    config["global"]["scrape_interval"] = "1s"
+    config["scrape_configs"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{server.port}"]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))  # ...aimed at this app
+    port = _free_port()
+    log = (tmp_path / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        result = None
+        deadline = time.monotonic() + 90
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as prometheus:
+            while time.monotonic() < deadline:
+                assert process.poll() is None, (tmp_path / "prometheus.log").read_text()[-2000:]
+                try:
+                    answer = prometheus.get(
+                        "/api/v1/query", params={"query": 'vidsearch_index_frames{job="vidsearch"}'}
+                    ).json()
+                except httpx.TransportError:
+                    answer = {}
+                if answer.get("status") == "success" and answer["data"]["result"]:
+                    result = answer["data"]["result"]
+                    break
+                time.sleep(0.5)
+            assert result, "Prometheus never scraped vidsearch_index_frames"
+            assert result[0]["metric"]["instance"] == f"127.0.0.1:{server.port}"
+            assert float(result[0]["value"][1]) == 6
+            up = prometheus.get("/api/v1/query", params={"query": "up"}).json()
+            assert up["data"]["result"][0]["value"][1] == "1"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+        log.close()
