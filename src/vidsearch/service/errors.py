@@ -2,6 +2,8 @@
 
 Library errors map by type (a bad query is the client's fault, a missing model is the
 server's); anything unexpected is logged and answered with a plain 500, never a traceback.
+Install with `install_error_handlers(app)` before other middleware, so that metrics count the
+500s too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidsearch.errors import (
     ConfigError,
@@ -95,7 +98,32 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{request.method} is not allowed on {request.url.path}"
         return error_response(exc.status_code, message, exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in %s %s", request.method, request.url.path)
-        return error_response(500, "internal error; the server log has the details")
+    app.add_middleware(_CatchAll)
+
+
+class _CatchAll:
+    """Unexpected exceptions become a JSON 500 here, inside the app, so the connection stays
+    usable (Starlette's own last-resort handler re-raises, and the server then drops it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise  # half a response is on the wire: nothing better to do
+            response = error_response(500, "internal error; the server log has the details")
+            await response(scope, receive, send)
