@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from vidsearch.encoders import ClipEncoder
+from vidsearch.testing.tiny_bundles import write_tiny_clipfa_bundle, write_tiny_multilingual_bundle
 from vidsearch.testing.tiny_model import write_tiny_model
 from vidsearch.testing.videos import SceneSpan, standard_scenes, write_video
 
@@ -30,6 +31,20 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_multilingual(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Path:
+    """A bundle directory: the tiny CLIP (images, English) + a tiny multilingual text model."""
+    return write_tiny_multilingual_bundle(
+        tmp_path_factory.mktemp("models") / "tiny-multilingual", clip_dir=tiny_model
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_clipfa(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle directory in CLIPfa's layout: a tiny CLIPVisionModel and a tiny RoBERTa."""
+    return write_tiny_clipfa_bundle(tmp_path_factory.mktemp("models") / "tiny-clipfa")
 
 
 @pytest.fixture(scope="session")

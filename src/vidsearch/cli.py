@@ -36,8 +36,9 @@ ModelOption = Annotated[
     str | None,
     typer.Option(
         "--model",
-        help="Hugging Face id or local model directory [env: VIDSEARCH_MODEL; "
-        "default: the index's model, else openai/clip-vit-base-patch32]",
+        help="Model bundle (clip-b32, multilingual-b32, clipfa: see `vidsearch models`), "
+        "bundle directory, or CLIP hub id / directory [env: VIDSEARCH_MODEL; "
+        "default: the index's model, else clip-b32]",
         show_default=False,
     ),
 ]
@@ -67,7 +68,7 @@ def _errors() -> Iterator[None]:
 
 
 def _open(settings: Settings, *, with_model: bool):
-    from vidsearch.encoders import open_encoder
+    from vidsearch.encoders.model_bundle import EncoderOptions, open_bundle
     from vidsearch.index import open_store
 
     store = open_store(settings)
@@ -75,15 +76,15 @@ def _open(settings: Settings, *, with_model: bool):
         return store, None
     try:
         ref = settings.model_for(store.model_ref)
-        encoder = open_encoder(
-            ref,
-            backend=settings.backend,
+        options = EncoderOptions(
             cache_dir=settings.cache_dir,
+            backend=settings.backend,
             int8=settings.int8,
             batch_size=settings.batch_size,
             threads=settings.threads,
             notify=lambda message: typer.echo(message, err=True),
         )
+        encoder = open_bundle(ref, options)
         encoder.load()  # a missing or broken model fails before any work starts
     except BaseException:
         store.close()
@@ -172,6 +173,14 @@ def search_command(
         list[str] | None, typer.Option("--video", help="Only this video (by name; repeatable)")
     ] = None,
     min_score: Annotated[float | None, typer.Option(help="Drop frames scoring below this")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of the query (ISO 639-1, e.g. fa, en, ar) [default: from its script]",
+            show_default=False,
+        ),
+    ] = None,
     home: HomeOption = None,
     model: ModelOption = None,
     as_json: JsonOption = False,
@@ -190,13 +199,15 @@ def search_command(
             result = (
                 searcher.search_image(image, **options)
                 if image is not None
-                else searcher.search_text(query or "", **options)
+                else searcher.search_text(query or "", language=lang, **options)
             )
         finally:
             store.close()
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
+    if result.encoder is not None and result.encoder.language is not None:
+        typer.echo(f"query read by {result.encoder.name} ({result.encoder.language})", err=True)
     if not result.moments:
         typer.echo("no matching moments")
         return
@@ -269,6 +280,28 @@ def remove_command(
     typer.echo(f"removed {name}")
 
 
+@app.command("models")
+def models_command(as_json: JsonOption = False) -> None:
+    """List the model bundles: an image encoder and the text encoders aligned with it.
+
+    An index is bound to its image encoder: bundles that share one search the same index.
+    """
+    from vidsearch.encoders.bundles import BUNDLES, DEFAULT_BUNDLE
+
+    if as_json:
+        data = [
+            spec.to_json() | {"default": name == DEFAULT_BUNDLE} for name, spec in BUNDLES.items()
+        ]
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for name, spec in BUNDLES.items():
+        default = " (default)" if name == DEFAULT_BUNDLE else ""
+        typer.echo(f"{name}{default}: {spec.description}")
+        typer.echo(f"    image  {spec.image.ref} [{spec.image.format}]")
+        for text in spec.texts:
+            typer.echo(f"    text   {text.ref} [{text.format}]: {' '.join(text.languages)}")
+
+
 @app.command("export-onnx")
 def export_onnx_command(
     model: ModelOption = None,
@@ -276,13 +309,21 @@ def export_onnx_command(
     as_json: JsonOption = False,
 ) -> None:
     """Export a model to ONNX now and check it against PyTorch (otherwise done on first use)."""
+    from vidsearch.encoders.bundles import TowerFormat, resolve_bundle
     from vidsearch.encoders.clip_common import ClipFiles
     from vidsearch.encoders.factory import onnx_folder
     from vidsearch.encoders.onnx_export import export_onnx
+    from vidsearch.errors import ConfigError
 
     settings = _settings(model=model)
     with _errors():
-        files = ClipFiles(settings.model_for(None))
+        bundle = resolve_bundle(settings.model_for(None))
+        if bundle.image.format is not TowerFormat.CLIP:
+            raise ConfigError(
+                f"the model bundle '{bundle.name}' runs its image encoder with PyTorch: "
+                "only CLIP checkpoints are exported to ONNX"
+            )
+        files = ClipFiles(bundle.image.ref)
         folder = onnx_folder(settings.cache_dir, files)
         manifest = export_onnx(files, folder, quantize=int8)
     if as_json:

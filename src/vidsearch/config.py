@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home, description="Data directory")
     model: str | None = Field(
         None,
-        description="Hugging Face id or local model directory; default: the model that built "
-        f"the index, or {DEFAULT_MODEL} for a new index",
+        description="Model bundle name (clip-b32, multilingual-b32, clipfa), bundle directory, "
+        "or CLIP Hugging Face id / local directory; default: the model that built the index, "
+        f"or {DEFAULT_MODEL} (= clip-b32) for a new index",
     )
     interval: float = Field(DEFAULT_INTERVAL_S, gt=0, description="Max seconds between samples")
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=1024)

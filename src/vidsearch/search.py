@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from vidsearch.config import DEFAULT_TOP_K
 from vidsearch.encoders.base import Encoder
+from vidsearch.encoders.model_bundle import EncoderChoice, encode_query, image_choice
 from vidsearch.errors import QueryError
 from vidsearch.index.store import IndexStore
 from vidsearch.moments import group_hits
@@ -28,9 +29,16 @@ MAX_CANDIDATES = 5000
 class SearchResult:
     query: str
     moments: list[Moment]
+    encoder: EncoderChoice | None = None  # which encoder embedded the query, when known
 
     def to_json(self) -> dict[str, object]:
-        return {"query": self.query, "moments": [m.to_json() for m in self.moments]}
+        data: dict[str, object] = {
+            "query": self.query,
+            "moments": [m.to_json() for m in self.moments],
+        }
+        if self.encoder is not None:
+            data["encoder"] = self.encoder.to_json()
+        return data
 
 
 def load_query_image(path: Path) -> np.ndarray:
@@ -54,18 +62,26 @@ class Searcher:
             raise QueryError(f"the index in {store.where} is empty: index some videos first")
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
-    def search_text(self, query: str, **options: object) -> SearchResult:
+    def search_text(
+        self, query: str, *, language: str | None = None, **options: object
+    ) -> SearchResult:
+        """`language` (ISO 639-1) overrides the one detected from the query's script; it picks
+        the bundle's text encoder (see encoders/model_bundle.py)."""
         query = query.strip()
         if not query:
             raise QueryError("empty query: type some words to search for")
         if len(query) > MAX_QUERY_CHARS:
             raise QueryError(f"query too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
-        vector = self.encoder.encode_texts([query])[0]
-        return self.search_vector(vector, query, **options)  # type: ignore[arg-type]
+        vector, choice = encode_query(self.encoder, query, language)
+        result = self.search_vector(vector, query, **options)  # type: ignore[arg-type]
+        result.encoder = choice
+        return result
 
     def search_image(self, path: Path, **options: object) -> SearchResult:
         vector = self.encoder.encode_images([load_query_image(path)])[0]
-        return self.search_vector(vector, str(path), **options)  # type: ignore[arg-type]
+        result = self.search_vector(vector, str(path), **options)  # type: ignore[arg-type]
+        result.encoder = image_choice(self.encoder)
+        return result
 
     def search_vector(
         self,

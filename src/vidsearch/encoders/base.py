@@ -38,6 +38,37 @@ class Encoder(Protocol):
     def close(self) -> None: ...
 
 
+class ImageEncoder(Protocol):
+    """The image half of an `Encoder`: what a frame index is bound to (by `identity`)."""
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+class TextEncoder(Protocol):
+    """The text half of an `Encoder`: any text tower trained into an image encoder's space."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), as float32."""
     vectors = np.asarray(vectors, dtype=np.float32)

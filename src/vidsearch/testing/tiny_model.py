@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 TINY_DIM = 32
-_CORPUS = [
+CORPUS = [
     "a man running on the beach at sunset",
     "a red car parked in the street",
     "two dogs playing in the snow",
@@ -44,7 +44,7 @@ def _tokenizer(vocab_size: int = 600):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tok.train_from_iterator(CORPUS * 4, trainer=trainer)
     bos, eos = tok.token_to_id(BOS), tok.token_to_id(EOS)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A {EOS}", special_tokens=[(BOS, bos), (EOS, eos)]
@@ -84,6 +84,12 @@ def write_tiny_model(
     model = CLIPModel(config).eval()
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    write_preprocessor_config(directory, image_size)
+    return directory
+
+
+def write_preprocessor_config(directory: Path, image_size: int) -> None:
+    """CLIP's image preprocessing, as Hugging Face's `preprocessor_config.json`."""
     (directory / "preprocessor_config.json").write_text(
         json.dumps(
             {
@@ -95,7 +101,6 @@ def write_tiny_model(
             indent=2,
         )
     )
-    return directory
 
 
 def _tiny_config(tokenizer, image_size: int):

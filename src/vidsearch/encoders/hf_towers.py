@@ -1,0 +1,188 @@
+"""Separate image and text towers in the Hugging Face format, each embedding by its pooled
+output: the layout of CLIPfa (`SajjadAyoubi/clip-fa-vision`, a `CLIPVisionModel`, and
+`SajjadAyoubi/clip-fa-text`, a `RobertaModel`; both 768-d, per its model card).
+
+Run with PyTorch through `transformers`, imported on first use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vidsearch.encoders.base import l2_normalize
+from vidsearch.encoders.clip_common import check_texts
+from vidsearch.encoders.loading import ModelFiles, locate_model
+from vidsearch.encoders.preprocess import CLIP_SIZE, PreprocessConfig, to_pixel_values
+from vidsearch.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_TEXT_LENGTH = 512
+
+
+class _Tower:
+    """A model directory located lazily, its config, and a device chosen at load."""
+
+    kind = "model"
+
+    def __init__(self, model_ref: str, *, batch_size: int = 32, threads: int | None = None) -> None:
+        self.model_ref = model_ref
+        self.batch_size = batch_size
+        self.threads = threads
+        self._files: ModelFiles | None = None
+        self._model: Any = None
+        self._device = "cpu"
+
+    @property
+    def files(self) -> ModelFiles:
+        if self._files is None:
+            self._files = locate_model(self.model_ref)
+        return self._files
+
+    @property
+    def name(self) -> str:
+        return self.model_ref
+
+    def config(self) -> dict[str, Any]:
+        return json.loads((self.files.directory / "config.json").read_text())
+
+    @property
+    def dim(self) -> int:
+        return int(self.config()["hidden_size"])
+
+    def _torch(self) -> None:
+        """Import torch, apply the thread count, pick the device."""
+        import torch
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self._device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def _failed(self, exc: Exception) -> ModelError:
+        reason = f"{type(exc).__name__}: {exc}"
+        return ModelError(f"cannot load {self.kind} '{self.model_ref}': {reason}")
+
+    def close(self) -> None:
+        self._model = None
+
+
+class ClipVisionEncoder(_Tower):
+    """Images -> the pooled output of a `CLIPVisionModel`, L2-normalised."""
+
+    kind = "CLIP vision model"
+    _preprocess: PreprocessConfig
+
+    @property
+    def identity(self) -> str:
+        return f"clip-vision:{self.files.fingerprint}"
+
+    def preprocess_config(self) -> PreprocessConfig:
+        config = self.config()
+        vision = config.get("vision_config") or {}
+        size = int(config.get("image_size") or vision.get("image_size", CLIP_SIZE))
+        path = self.files.directory / "preprocessor_config.json"
+        return PreprocessConfig.from_processor_json(
+            json.loads(path.read_text()) if path.is_file() else {}, size
+        )
+
+    def load(self) -> ClipVisionEncoder:
+        if self._model is not None:
+            return self
+        directory = self.files.directory
+        self._torch()
+        from transformers import CLIPVisionModel
+
+        try:
+            model = CLIPVisionModel.from_pretrained(directory)
+        except Exception as exc:  # torch, safetensors and transformers raise many types
+            raise self._failed(exc) from None
+        self._model = model.eval().to(self._device)
+        self._preprocess = self.preprocess_config()
+        return self
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        import torch
+
+        self.load()
+        if not images:
+            return np.zeros((0, self.dim), np.float32)
+        out = []
+        for i in range(0, len(images), self.batch_size):
+            pixels = to_pixel_values(images[i : i + self.batch_size], self._preprocess)
+            with torch.inference_mode():
+                output = self._model(pixel_values=torch.from_numpy(pixels).to(self._device))
+            out.append(_pooled(output))
+        return l2_normalize(np.concatenate(out))
+
+
+class PooledTextEncoder(_Tower):
+    """Texts -> the pooler output of a Hugging Face text encoder (RoBERTa, BERT), normalised."""
+
+    kind = "text model"
+
+    def __init__(self, model_ref: str, *, batch_size: int = 32, threads: int | None = None) -> None:
+        super().__init__(model_ref, batch_size=batch_size, threads=threads)
+        self._tokenizer: Any = None
+
+    def load(self) -> PooledTextEncoder:
+        if self._model is not None:
+            return self
+        directory = self.files.directory
+        self._torch()
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            model = AutoModel.from_pretrained(directory)
+            tokenizer = AutoTokenizer.from_pretrained(directory)
+        except Exception as exc:  # torch, safetensors and transformers raise many types
+            raise self._failed(exc) from None
+        self._model = model.eval().to(self._device)
+        self._tokenizer = tokenizer
+        return self
+
+    @property
+    def text_length(self) -> int:
+        """Tokens per text: the tokenizer's limit, within the model's position table."""
+        positions = int(self.config().get("max_position_embeddings", DEFAULT_TEXT_LENGTH + 2))
+        limit = getattr(self._tokenizer, "model_max_length", DEFAULT_TEXT_LENGTH)
+        return max(1, min(int(limit), DEFAULT_TEXT_LENGTH, positions - 2))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        check_texts(texts)
+        self.load()
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            tokens = self._tokenizer(
+                list(texts[i : i + self.batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.text_length,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                output = self._model(
+                    input_ids=tokens["input_ids"].to(self._device),
+                    attention_mask=tokens["attention_mask"].to(self._device),
+                )
+            out.append(_pooled(output))
+        return l2_normalize(np.concatenate(out))
+
+    def close(self) -> None:
+        super().close()
+        self._tokenizer = None
+
+
+def _pooled(output: Any) -> np.ndarray:
+    pooled: torch.Tensor | None = getattr(output, "pooler_output", None)
+    if pooled is None:
+        raise ModelError("the model has no pooled output (it was saved without its pooler)")
+    return pooled.float().cpu().numpy()
