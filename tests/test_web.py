@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright import sync_api
 
 from service_support import API_KEY, index_video, live_server
 from vidsearch.testing.server import LiveServer
@@ -29,7 +30,6 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.slow
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +162,33 @@ def test_upload_with_progress(page, tmp_path: Path) -> None:  # type: ignore[no-
         "() => document.getElementById('upload-status').textContent.includes('refused')"
     )
     assert "wrong API key" in page.text_content("#upload-status")
+
+
+def test_api_docs_render_offline(browser, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=server.url)
+    outside: list[str] = []
+
+    def only_local(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto("/docs")
+    page.wait_for_selector(".opblock")
+    summaries = page.locator(".opblock-summary-path").all_text_contents()
+    paths = {s.replace("\u200b", "") for s in summaries}
+    assert {
+        "/search",
+        "/videos",
+        "/videos/{name}/stream",
+        "/jobs/{job_id}",
+        "/{video_name}/",
+    } <= paths
+    assert page.locator(".opblock-summary-method").count() >= 13
+    assert outside == []  # every file came from the server itself
+    context.close()

@@ -30,10 +30,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vidsearch.errors import VidsearchError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 try:
     import httpx
@@ -221,10 +224,11 @@ class Frame:
     thumbnail_url: str
     jpeg: bytes = field(repr=False)
 
-    def image(self):  # -> PIL.Image.Image
-        from PIL import Image
+    def image(self) -> Image:
+        """The frame as a PIL image, decoded from the JPEG the server sent in base64."""
+        from PIL import Image as PILImage
 
-        image = Image.open(io.BytesIO(self.jpeg))
+        image = PILImage.open(io.BytesIO(self.jpeg))
         image.load()
         return image
 

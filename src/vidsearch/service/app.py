@@ -17,6 +17,7 @@ from vidsearch import __version__
 from vidsearch.config import Settings
 from vidsearch.errors import ConfigError
 from vidsearch.service.context import ServiceContext
+from vidsearch.service.docs import install_docs
 from vidsearch.service.engine import Engine
 from vidsearch.service.errors import install_error_handlers
 from vidsearch.service.jobs import JobRunner
@@ -67,6 +68,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves them from local files
+        redoc_url=None,
         openapi_tags=[
             {"name": "search", "description": "Moments that match a text or an image"},
             {"name": "videos", "description": "The indexed videos; uploads"},
@@ -82,6 +85,7 @@ def create_app(
     metrics.watch_index(engine.index_stats)
     for module in (health, search, videos, jobs, media, web):
         app.include_router(module.router)
+    install_docs(app)  # mounts /static/docs: before /static
     app.mount("/static", web.static_files(), name="static")
     app.include_router(compat.router)  # last: `/{video_name}/` matches almost anything
     return app
