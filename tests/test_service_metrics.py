@@ -164,9 +164,11 @@ def test_real_prometheus_scrapes_the_app(server: LiveServer, tmp_path: Path) -> 
             while time.monotonic() < deadline:
                 assert process.poll() is None, (tmp_path / "prometheus.log").read_text()[-2000:]
                 try:
-                    answer = prometheus.get(
+                    response = prometheus.get(
                         "/api/v1/query", params={"query": 'vidsearch_index_frames{job="vidsearch"}'}
-                    ).json()
+                    )
+                    # 503 in plain text while it starts
+                    answer = response.json() if response.status_code == 200 else {}
                 except httpx.TransportError:
                     answer = {}
                 if answer.get("status") == "success" and answer["data"]["result"]:
