@@ -9,6 +9,7 @@ encoder answered, for the search result.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,7 @@ class ModelBundle:
         self._open_text = open_text
         self._name = name or spec.name
         self._texts: dict[TextEncoderSpec, TextEncoder] = {}
+        self._opening = threading.Lock()  # each text encoder opens once, even across threads
 
     # -- the Encoder protocol -----------------------------------------------------------
     @property
@@ -135,17 +137,19 @@ class ModelBundle:
         return spec, language
 
     def text_encoder(self, spec: TextEncoderSpec) -> TextEncoder:
-        encoder = self._texts.get(spec)
-        if encoder is None:
-            encoder = self._open_text(spec)
-            if encoder.dim != self.dim:
-                raise ModelError(
-                    f"text encoder '{spec.ref}' gives {encoder.dim}-d vectors but image encoder "
-                    f"'{self.image.name}' {self.dim}-d: they are not aligned (bundle "
-                    f"'{self.spec.name}')"
-                )
-            self._texts[spec] = encoder
-        return encoder
+        """The open encoder for `spec` (opened now if it is the first query it reads)."""
+        with self._opening:
+            encoder = self._texts.get(spec)
+            if encoder is None:
+                encoder = self._open_text(spec)
+                if encoder.dim != self.dim:
+                    raise ModelError(
+                        f"text encoder '{spec.ref}' gives {encoder.dim}-d vectors but image "
+                        f"encoder '{self.image.name}' {self.dim}-d: they are not aligned "
+                        f"(bundle '{self.spec.name}')"
+                    )
+                self._texts[spec] = encoder
+            return encoder
 
     def encode_query(
         self, text: str, language: str | None = None

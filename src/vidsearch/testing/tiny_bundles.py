@@ -191,6 +191,7 @@ def write_tiny_pooled_text_model(directory: Path, *, seed: int = 0) -> Path:
 def write_tiny_multilingual_bundle(directory: Path, *, clip_dir: Path | None = None) -> Path:
     """A bundle like `multilingual-b32`: the tiny CLIP (written into `directory/image` unless
     `clip_dir` gives one already built) and a tiny multilingual text model."""
+    _quiet_transformers()
     directory = Path(directory)
     image = Path(clip_dir) if clip_dir is not None else write_tiny_model(directory / "image")
     text = write_tiny_sentence_model(directory / "text-multilingual")
