@@ -22,11 +22,14 @@ MAX_IMAGE_BYTES = 200_000
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory,
-    tiny_model: Path,
+    tiny_multilingual: Path,
     standard_video: tuple[Path, list[SceneSpan]],
 ) -> Iterator[LiveServer]:
+    """A bundle: the tiny CLIP for images and English, a tiny multilingual model for Persian."""
     live = live_server(
-        tmp_path_factory.mktemp("api") / "home", tiny_model, max_image_bytes=MAX_IMAGE_BYTES
+        tmp_path_factory.mktemp("api") / "home",
+        tiny_multilingual,
+        max_image_bytes=MAX_IMAGE_BYTES,
     )
     try:
         with httpx.Client(base_url=live.url) as http:
@@ -42,13 +45,13 @@ def http(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_health_and_readiness(http: httpx.Client, tiny_model: Path) -> None:
+def test_health_and_readiness(http: httpx.Client, tiny_multilingual: Path) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
     assert body["ready"] and body["model_loaded"] and body["index_open"] and body["jobs_worker"]
-    assert body["model"] == str(tiny_model) and body["videos"] == 1
+    assert body["model"] == str(tiny_multilingual) and body["videos"] == 1
 
 
 def test_openapi_documents_every_route_with_models(http: httpx.Client) -> None:
@@ -115,8 +118,14 @@ def test_search_options(http: httpx.Client) -> None:
     assert {m["video"] for m in only["moments"]} == {"standard.mp4"}
     none = http.get("/search", params={"q": "scene", "min_score": 0.999}).json()
     assert none["moments"] == []
+    english = http.get("/search", params={"q": "a man running on the beach"}).json()
+    assert english["encoder"]["language"] == "en"
     persian = http.get("/search", params={"q": "مردی که در ساحل می‌دود"}).json()
     assert persian["query"] == "مردی که در ساحل می‌دود" and persian["moments"]
+    assert persian["encoder"]["language"] == "fa"
+    assert persian["encoder"]["name"] != english["encoder"]["name"]  # routed by language
+    forced = http.get("/search", params={"q": "a man running", "lang": "fa"}).json()
+    assert forced["encoder"] == persian["encoder"]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service_support import index_video, live_server, upload, wait_job
+from service_support import assert_json_error, index_video, live_server, upload, wait_job
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 
@@ -113,3 +113,11 @@ def test_concurrent_searches_while_indexing(server: LiveServer, long_video: Path
         assert names["standard.mp4"]["frames"] == 6  # the other video is untouched
         found = http.get("/search", params={"q": "scene", "video": "long.mp4"}).json()
         assert found["moments"]
+
+
+def test_a_language_the_model_cannot_read_is_refused_plainly(server: LiveServer) -> None:
+    """A bare CLIP directory reads English only: a Persian query gets a 400 naming a bundle
+    that can read it."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        response = http.get("/search", params={"q": "مردی که در ساحل می‌دود"})
+    assert_json_error(response, 400, "cannot read Persian", "multilingual-b32")

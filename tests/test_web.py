@@ -35,10 +35,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory,
-    tiny_model: Path,
+    tiny_multilingual: Path,
     standard_video: tuple[Path, list[SceneSpan]],
 ) -> Iterator[LiveServer]:
-    live = live_server(tmp_path_factory.mktemp("web") / "home", tiny_model)
+    """The tiny bundle reads English (CLIP) and Persian (a multilingual text model)."""
+    live = live_server(tmp_path_factory.mktemp("web") / "home", tiny_multilingual)
     try:
         with httpx.Client(base_url=live.url, timeout=60) as http:
             index_video(http, standard_video[0])

@@ -18,8 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from vidsearch.config import Settings
-from vidsearch.encoders import open_encoder
 from vidsearch.encoders.base import Encoder
+from vidsearch.encoders.model_bundle import (
+    EncoderChoice,
+    EncoderOptions,
+    encode_query,
+    image_choice,
+    open_bundle,
+)
 from vidsearch.errors import IndexError_, ModelMismatchError, QueryError
 from vidsearch.index import open_store
 from vidsearch.index.store import IndexStore
@@ -90,16 +96,17 @@ class Engine:
         return self
 
     def _build_encoder(self, store: IndexStore) -> Encoder:
+        """The model bundle: its image encoder plus the text encoders of each language."""
         settings = self.settings
-        return open_encoder(
-            settings.model_for(store.model_ref),
-            backend=settings.backend,
+        options = EncoderOptions(
             cache_dir=settings.cache_dir,
+            backend=settings.backend,
             int8=settings.int8,
             batch_size=settings.batch_size,
             threads=settings.threads,
             notify=log.info,
         )
+        return open_bundle(settings.model_for(store.model_ref), options)
 
     def close(self) -> None:
         store, self._store = self._store, None
@@ -134,24 +141,35 @@ class Engine:
         return (self.settings.home / UPLOADS_DIR_NAME).absolute()
 
     # -- reads ------------------------------------------------------------------------
-    def encode_text(self, query: str) -> np.ndarray:
+    def encode_text(
+        self, query: str, language: str | None = None
+    ) -> tuple[np.ndarray, EncoderChoice]:
+        """The query's vector from the text encoder for its language (detected from the
+        script unless given), and which encoder that was."""
         query = query.strip()
         if not query:
             raise QueryError("empty query: type some words to search for")
         with self.metrics.timed("encode"), self._text_lock:
-            return self.encoder.encode_texts([query])[0]
+            return encode_query(self.encoder, query, language)
 
     def encode_image(self, pixels: np.ndarray) -> np.ndarray:
         with self.metrics.timed("encode"):
             return self.encoder.encode_images([pixels])[0]
 
-    def search_text(self, query: str, **options: object) -> SearchResult:
+    def search_text(
+        self, query: str, language: str | None = None, **options: object
+    ) -> SearchResult:
         with self.metrics.timed("total"):
-            return self._search(self.encode_text(query), query.strip(), **options)
+            vector, choice = self.encode_text(query, language)
+            result = self._search(vector, query.strip(), **options)
+        result.encoder = choice
+        return result
 
     def search_image(self, pixels: np.ndarray, label: str, **options: object) -> SearchResult:
         with self.metrics.timed("total"):
-            return self._search(self.encode_image(pixels), label, **options)
+            result = self._search(self.encode_image(pixels), label, **options)
+        result.encoder = image_choice(self.encoder)
+        return result
 
     def _search(self, vector: np.ndarray, label: str, **options: object) -> SearchResult:
         store = self.store
@@ -165,7 +183,7 @@ class Engine:
 
     def top_frames(self, video: VideoRecord, query: str, top_k: int) -> list[FrameHit]:
         """The frames of one video most like the text, best first (not grouped into shots)."""
-        vector = self.encode_text(query)
+        vector, _ = self.encode_text(query)
         if not self.store.has_vectors:
             return []
         with self.metrics.timed("vector_search"):

@@ -39,9 +39,18 @@ class MomentOut(BaseModel):
     play_url: str = Field(description="Plays the video from `start` (a media fragment URL)")
 
 
+class EncoderOut(BaseModel):
+    """Which encoder embedded the query: bundles route each language to its text encoder."""
+
+    bundle: str = Field(description="The model bundle searching the index")
+    name: str = Field(description="The encoder (hub id or directory) that read the query")
+    language: str | None = Field(description="The query's language (None for an image)")
+
+
 class SearchOut(BaseModel):
     query: str
     moments: list[MomentOut]
+    encoder: EncoderOut | None = Field(None, description="Which encoder read the query")
     took_ms: float = Field(description="Time spent on the server")
 
 

@@ -18,7 +18,7 @@ from vidsearch.service.auth import require_read
 from vidsearch.service.context import ServiceContext, Urls, context
 from vidsearch.service.errors import ApiError
 from vidsearch.service.routes.common import moment_out, multipart_body
-from vidsearch.service.schemas import SearchOut, errors
+from vidsearch.service.schemas import EncoderOut, SearchOut, errors
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read)])
 IMAGE_FIELD = "image"
@@ -33,9 +33,11 @@ Ctx = Annotated[ServiceContext, Depends(context)]
 
 def _out(result: SearchResult, request: Request, started: float) -> SearchOut:
     urls = Urls(request)
+    encoder = result.encoder
     return SearchOut(
         query=result.query,
         moments=[moment_out(m, urls) for m in result.moments],
+        encoder=EncoderOut(**encoder.to_json()) if encoder is not None else None,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
     )
 
@@ -50,11 +52,21 @@ async def search_text(
     top_k: TopK = DEFAULT_TOP_K,
     video: Videos = None,
     min_score: MinScore = None,
+    lang: Annotated[
+        str | None,
+        Query(
+            min_length=2,
+            max_length=8,
+            pattern=r"^[A-Za-z-]+$",
+            description="The query's language (ISO 639-1), if not the one its script implies",
+        ),
+    ] = None,
 ) -> SearchOut:
-    """The moments that best match a sentence (any language the model reads)."""
+    """The moments that best match a sentence, in any language the model bundle reads: the
+    query's script picks the text encoder (the response says which)."""
     started = time.perf_counter()
     result = await run_in_threadpool(
-        ctx.engine.search_text, q, top_k=top_k, videos=video, min_score=min_score
+        ctx.engine.search_text, q, lang, top_k=top_k, videos=video, min_score=min_score
     )
     return _out(result, request, started)
 
