@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from vidsearch.config import Settings
+from vidsearch.data.cli import data_app
 from vidsearch.errors import VidsearchError
 from vidsearch.types import DecodeMode
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(data_app, name="data")
 
 HomeOption = Annotated[
     Path | None,
