@@ -62,3 +62,19 @@ def standard_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def tiny_translator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random MarianMT model (garbage translations, real loading and generation)."""
+    from vidsearch.testing.tiny_translator import write_tiny_translator
+
+    return write_tiny_translator(tmp_path_factory.mktemp("models") / "tiny-marian")
+
+
+@pytest.fixture(scope="session")
+def tiny_sentence_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random multilingual sentence-transformers model (the filter's encoder)."""
+    from vidsearch.testing.tiny_bundles import write_tiny_sentence_model
+
+    return write_tiny_sentence_model(tmp_path_factory.mktemp("models") / "tiny-sentence")
