@@ -144,3 +144,13 @@ def test_merge_copies_images_and_captions_once(tmp_path: Path) -> None:
         == Dataset.open(tmp_path / "b").image_path("b-1").read_bytes()
     )
     assert len(_lines(tmp_path / "all" / IMAGES_TABLE)) == 2
+
+
+@pytest.mark.parametrize("module", ["vidsearch.data", "vidsearch.data.translate"])
+def test_all_is_honest(module: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert mod.__all__ == sorted(mod.__all__)
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.__all__ names missing {name}"

@@ -38,7 +38,8 @@ class HttpError(DataError):
 
 
 class RateLimiter:
-    """At most `rate` calls of `wait()` a second (None: no limit), spaced evenly."""
+    """At most `rate` calls of `wait()` a second (None: no limit), spaced evenly. The rate
+    may change at any time; the next call keeps the new spacing from the last one."""
 
     def __init__(
         self,
@@ -47,21 +48,27 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate is not None and rate <= 0:
-            raise DataError(f"a rate limit must be positive, not {rate}")
-        self.rate = rate
         self._clock = clock
         self._sleep = sleep
-        self._next = float("-inf")
+        self._last = float("-inf")
+        self.rate = rate
+
+    @property
+    def rate(self) -> float | None:
+        return self._rate
+
+    @rate.setter
+    def rate(self, rate: float | None) -> None:
+        if rate is not None and rate <= 0:
+            raise DataError(f"a rate limit must be positive, not {rate}")
+        self._rate = rate
 
     def wait(self) -> None:
-        if self.rate is None:
-            return
         now = self._clock()
-        if now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + 1.0 / self.rate
+        if self._rate is not None and now < self._last + 1.0 / self._rate:
+            self._sleep(self._last + 1.0 / self._rate - now)
+            now = self._last + 1.0 / self._rate
+        self._last = now
 
 
 def import_httpx():  # -> the httpx module
@@ -116,7 +123,7 @@ class PoliteHttp:
 
     def limit_host(self, url: str, rate: float | None) -> None:
         """Use `rate` (requests/s) for the host of `url` from now on."""
-        self._limiters[urlsplit(url).netloc] = RateLimiter(rate)
+        self._limiter(url).rate = rate
 
     def _limiter(self, url: str) -> RateLimiter:
         host = urlsplit(url).netloc
