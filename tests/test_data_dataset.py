@@ -96,6 +96,11 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
             Dataset.open(root, writable=True)
         Dataset.open(root)  # readers are welcome
     Dataset.open(root, writable=True).close()
+    killed = tmp_path / "killed"  # a create killed before its manifest: only the lock file
+    killed.mkdir()
+    (killed / ".lock").write_text("pid 1")
+    Dataset.open(killed, create=True).close()
+    assert (killed / "dataset.json").is_file()
 
 
 def test_bad_input_is_refused_with_the_reason(tmp_path: Path) -> None:

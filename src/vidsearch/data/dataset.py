@@ -73,7 +73,7 @@ class Dataset:
         elif create:
             if root.exists() and not root.is_dir():
                 raise DatasetError(f"{root} is a file, not a dataset directory")
-            if root.is_dir() and any(root.iterdir()):
+            if root.is_dir() and any(p.name != LOCK_FILE for p in root.iterdir()):
                 raise DatasetError(
                     f"{root} is not empty and not a vidsearch dataset (no {MANIFEST})"
                 )
@@ -129,12 +129,11 @@ class Dataset:
             self._captions[caption.key] = caption
 
     def flush(self) -> None:
-        """Make every write so far durable and the manifest's counts current."""
+        """Make every write so far durable (the manifest's counts are updated by `close`)."""
         self._check_writable()
         self._image_rows.flush()
         self._caption_rows.flush()
         self._unflushed = 0
-        self._write_manifest()
 
     def close(self) -> None:
         if not self.writable or self._lock_fd is None:
@@ -236,9 +235,13 @@ class Dataset:
                 (include_rejected or caption.keep)
                 and (language is None or caption.language == language)
                 and (source is None or caption.source == source)
-                and (split is None or self._images[caption.image_id].split == split)
+                and (split is None or self._split_of(caption.image_id) == split)
             ):
                 yield caption
+
+    def _split_of(self, image_id: str) -> Split | None:
+        image = self._images.get(image_id)
+        return image.split if image is not None else None
 
     def caption(self, key: CaptionKey) -> CaptionRecord | None:
         return self._captions.get(key)
