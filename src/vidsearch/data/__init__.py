@@ -8,9 +8,15 @@ dictionary), `filtering` (cross-lingual similarity), `crawler` (a classifieds JS
 The core of vidsearch never imports this package.
 """
 
-from vidsearch.data.dataset import Dataset, merge
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from vidsearch.data.errors import CrawlError, DataError, DatasetError, SourceFormatError
 from vidsearch.data.records import CaptionRecord, ImageRecord, Rejection, Split
+
+if TYPE_CHECKING:
+    from vidsearch.data.dataset import Dataset, merge
 
 __all__ = [
     "CaptionRecord",
@@ -24,3 +30,12 @@ __all__ = [
     "Split",
     "merge",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`Dataset` and `merge` load on first use: `vidsearch --help` need not import Pillow."""
+    if name in {"Dataset", "merge"}:
+        from vidsearch.data import dataset
+
+        return getattr(dataset, name)
+    raise AttributeError(f"module 'vidsearch.data' has no attribute {name!r}")

@@ -22,14 +22,17 @@ import random
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw
-
-from vidsearch.data.dataset import Dataset
 from vidsearch.data.errors import DataError
 from vidsearch.data.progress import NoProgress, Progress
 from vidsearch.data.records import CaptionRecord, Split
 from vidsearch.text import normalize_persian
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from vidsearch.data.dataset import Dataset
 
 SOURCE = "shapes"
 BACKGROUND = (128, 128, 128)
@@ -156,6 +159,8 @@ def parse_caption(text: str) -> Scene:
 
 def render_scene(scene: Scene, *, size: int = DEFAULT_SIZE, seed: int = 0) -> Image.Image:
     """An RGB image of `scene`; `seed` jitters sizes and places a little."""
+    from PIL import Image, ImageDraw
+
     rng = random.Random(seed)
     image = Image.new("RGB", (size, size), BACKGROUND)
     draw = ImageDraw.Draw(image)
