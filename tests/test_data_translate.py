@@ -243,3 +243,30 @@ def test_local_model_translator_fails_fast_offline(monkeypatch: pytest.MonkeyPat
     translator = LocalModelTranslator("Helsinki-NLP/opus-mt-en-xx-not-cached")
     with pytest.raises(ModelError, match="cannot download model .*HF_HUB_OFFLINE"):
         translator.translate(["a dog"], "en", "fa")
+
+
+def test_cli_names_an_unreachable_endpoint_and_keeps_the_dataset(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from vidsearch.cli import app
+
+    root = _dataset(tmp_path / "ds", CAPTIONS[:2])
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}/translate"
+    args = ["data", "translate", str(root), "--endpoint", endpoint, "--retries", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "error: 2 texts failed in this run; run again to retry the transient ones"
+    assert (
+        f"POST {endpoint} failed: ConnectError"
+        in (root / "reports" / "translation-failures.jsonl").read_text()
+    )
+    assert "2 texts without a translation" in result.stderr
+    assert len(list(Dataset.open(root).captions())) == 4  # the originals, untouched
+    result = CliRunner().invoke(app, ["data", "translate", str(root), "--backend", "google"])
+    assert result.exit_code == 2 and "--backend must be http, local or dictionary" in result.stderr

@@ -90,8 +90,8 @@ def parse_karpathy(path: Path, *, split: Split | None = None) -> list[SourceImag
         folder = entry.get("filepath")
         file = f"{folder}/{filename}" if folder else str(filename)
         own = KARPATHY_SPLITS.get(entry.get("split", ""))
-        original = entry.get("cocoid", Path(str(filename)).stem)
-        result.append(SourceImage(file, str(original), captions, split or own))
+        # ids from the file name, as the COCO importer makes them: one image, one id
+        result.append(SourceImage(file, Path(str(filename)).stem, captions, split or own))
     return result
 
 

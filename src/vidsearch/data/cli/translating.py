@@ -103,6 +103,8 @@ def translate(
         )
     if report.aborted:
         fail(f"{report.aborted}; run again to resume")
+    if report.failed:
+        fail(f"{report.failed} texts failed in this run; run again to retry the transient ones")
 
 
 def _translator(
