@@ -4,6 +4,7 @@
      ├── ConfigError          a setting or argument is invalid
      ├── MediaError           a file cannot be used as a video
      │    └── DecodeError     it opened, but decoding failed or stopped early (truncated)
+     ├── SubtitleError        a subtitle file or stream cannot be read (a warning: frames go on)
      ├── ModelError           an encoder could not be loaded or used
      ├── IndexError_          the index cannot be opened or used
      │    ├── IndexLockedError     another process holds the index
@@ -29,6 +30,10 @@ class MediaError(VidsearchError):
 
 
 class DecodeError(MediaError):
+    pass
+
+
+class SubtitleError(VidsearchError):
     pass
 
 
