@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     video = footage(args.minutes)
     results = {"opencv": run_opencv(video)}
-    for mode in ("exact", "fast"):
+    for mode in ("exact", "fast", "keyframes"):
         results[mode] = run_mode(video, mode)
     for name, r in results.items():
         print(

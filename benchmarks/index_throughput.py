@@ -122,6 +122,7 @@ PIPELINES = {
     "vidsearch-int8": ("vidsearch", {"backend": "auto", "decode": "fast", "int8": True}),
     "vidsearch-exact-decode": ("vidsearch", {"backend": "auto", "decode": "exact", "int8": False}),
     "vidsearch-torch": ("vidsearch", {"backend": "torch", "decode": "fast", "int8": False}),
+    "vidsearch-keyframes": ("vidsearch", {"backend": "auto", "decode": "keyframes", "int8": False}),
     "baseline": ("baseline", {}),
 }
 
@@ -163,7 +164,12 @@ def main() -> None:
     )
     names = ["baseline", "vidsearch"]
     if args.variants:
-        names += ["vidsearch-int8", "vidsearch-exact-decode", "vidsearch-torch"]
+        names += [
+            "vidsearch-int8",
+            "vidsearch-exact-decode",
+            "vidsearch-torch",
+            "vidsearch-keyframes",
+        ]
     results = {}
     for name in names:
         r = child(name, video)

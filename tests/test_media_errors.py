@@ -122,3 +122,15 @@ def test_unknown_codec(tmp_path: Path) -> None:
     unknown.write_bytes(data.replace(b"V_MPEG4/ISO/ASP", b"V_QQQQQ/ZZZ/XYZ"))
     with pytest.raises(MediaError, match="alien.mkv: unknown video codec"):
         probe_video(unknown)
+
+
+def test_truncation_is_detected_when_decoding_keyframes_only(
+    ten_second_videos: dict[str, Path], tmp_path: Path
+) -> None:
+    from vidsearch.media import DecodeMode
+
+    source = ten_second_videos["mkv"]
+    assert sum(1 for _ in decode_frames(source, DecodeMode.KEYFRAMES)) >= 1  # intact: fine
+    cut = truncate_copy(source, tmp_path / "cut.mkv", 0.6)
+    with pytest.raises(DecodeError, match="truncated or corrupt"):
+        sum(1 for _ in decode_frames(cut, DecodeMode.KEYFRAMES))

@@ -137,3 +137,20 @@ def test_fast_decoding_skips_non_reference_frames_and_keeps_cuts(
     starts = [e.start for e in events if isinstance(e, ShotClosed)]
     # x264 puts a keyframe at each scene cut, so even skipping frames the cuts are exact
     assert starts == pytest.approx([s.start for s in spans], abs=FRAME + 1e-9)
+
+
+def test_keyframes_mode_keeps_one_frame_per_shot_from_keyframes_only(
+    b_frame_video: tuple[Path, list[SceneSpan]],
+) -> None:
+    path, spans = b_frame_video
+    keyframes = list(decode_frames(path, DecodeMode.KEYFRAMES))
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        key_times = [
+            float(f.pts * stream.time_base) for f in container.decode(stream) if f.key_frame
+        ]
+    assert [f.timestamp for f in keyframes] == key_times  # nothing but the keyframes
+    events = list(FrameSampler().sample(iter(keyframes)))
+    starts = [e.start for e in events if isinstance(e, ShotClosed)]
+    # x264 put a keyframe at every cut, so every shot is found and starts on time
+    assert starts == pytest.approx([s.start for s in spans], abs=FRAME + 1e-9)

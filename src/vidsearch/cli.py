@@ -106,7 +106,10 @@ def index_command(
     batch_size: Annotated[int | None, typer.Option(help="Frames per encoder batch")] = None,
     decode: Annotated[
         DecodeMode | None,
-        typer.Option(help="fast: skip non-reference frames (default); exact: every frame"),
+        typer.Option(
+            help="fast: skip non-reference frames (default); exact: every frame; "
+            "keyframes: keyframes only, one frame per shot, ~10x faster"
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

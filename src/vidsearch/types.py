@@ -51,6 +51,7 @@ class ShotClosed:
 class DecodeMode(StrEnum):
     FAST = "fast"  # skip non-reference frames and deblocking (see media/decode.py)
     EXACT = "exact"  # every frame, as the encoder meant it
+    KEYFRAMES = "keyframes"  # keyframes only: one frame per shot (+ every GOP), ~5x faster
 
 
 class EncoderBackend(StrEnum):
@@ -97,6 +98,62 @@ class FrameHit:
     pts: int
 
 
+class SearchMode(StrEnum):
+    """What a text search looks at."""
+
+    VISUAL = "visual"  # the frames (CLIP)
+    DIALOGUE = "dialogue"  # the subtitles
+    HYBRID = "hybrid"  # both, fused in time windows
+
+
+class MatchKind(StrEnum):
+    """Why a moment matched."""
+
+    FRAME = "frame"
+    DIALOGUE = "dialogue"
+    BOTH = "both"
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueHit:
+    """One dialogue-search hit: a stored subtitle cue and its score in one channel."""
+
+    cue_id: str
+    video_id: str
+    start: float
+    end: float
+    text: str
+    language: str
+    score: float
+    shot: int  # the shot the cue's middle falls in (-1: none has a stored frame)
+    shot_start: float
+    shot_end: float
+    anchor_pts: int | None  # the stored frame nearest the cue: its thumbnail
+    anchor_timestamp: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueLine:
+    """A subtitle line that made a moment match, with its score in each dialogue channel."""
+
+    start: float
+    end: float
+    text: str
+    language: str
+    similarity: float | None  # cosine of sentence embeddings (meaning)
+    keyword: float | None  # BM25 (the words themselves)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "text": self.text,
+            "language": self.language,
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
+            "keyword": None if self.keyword is None else round(self.keyword, 4),
+        }
+
+
 @dataclass(slots=True)
 class Moment:
     """A span of one video that matches the query; hits of one shot merge into one moment."""
@@ -111,6 +168,8 @@ class Moment:
     shot: int
     thumbnail: str | None
     frames: list[tuple[float, float]] = field(default_factory=list)  # (timestamp, score)
+    why: MatchKind = MatchKind.FRAME
+    dialogue: list[DialogueLine] = field(default_factory=list)  # best first
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -123,4 +182,6 @@ class Moment:
             "shot": self.shot,
             "thumbnail": self.thumbnail,
             "frames": [{"timestamp": round(t, 3), "score": round(s, 4)} for t, s in self.frames],
+            "why": str(self.why),
+            "dialogue": [line.to_json() for line in self.dialogue],
         }

@@ -6,6 +6,11 @@ a few frames at ~256 px. So each decoded frame is scaled by FFmpeg (swscale) str
 keeps. Decoding is threaded by FFmpeg. Each size has its own reusable swscale context
 (a fresh one per frame costs more than decoding: ~580 vs ~8000 frames/s at 320x180).
 
+KEYFRAMES mode decodes only keyframes: encoders place one at every scene cut (x264's
+scenecut) and every few seconds (x264: at most 250 frames apart), so each shot still gets a
+frame, at a fraction of the cost; the sampling interval then cannot be shorter than the gap
+between keyframes. Truncation is judged from the packets read, not the frames decoded.
+
 In FAST mode (the default) the decoder also skips what the sampler can do without:
 non-reference frames (typically 2 of every 4 frames in H.264 with B-frames: never needed to
 decode others) and the deblocking filter, with FFmpeg's non-spec-compliant speed-ups on.
@@ -51,6 +56,9 @@ def _configure_decoder(stream: av.VideoStream, mode: DecodeMode) -> None:
     if mode is DecodeMode.FAST:
         context.skip_frame = "NONREF"
         context.options = {"skip_loop_filter": "all", "flags2": "fast"}
+    elif mode is DecodeMode.KEYFRAMES:
+        context.skip_frame = "NONKEY"
+        context.options = {"flags2": "fast"}
 
 
 @dataclass(slots=True)
@@ -63,13 +71,18 @@ class DecodedFrame:
     _frame: av.VideoFrame
     _working_size: tuple[int, int]
     _reformatter: VideoReformatter
+    # Quarter turns (counter-clockwise) that the display matrix asks for: phones store
+    # portrait video as landscape frames plus a rotation. The analysis view stays unturned.
+    turns: int = 0
 
     def working_image(self) -> np.ndarray:
-        """RGB uint8 with the short side at WORKING_SHORT_SIDE px (never upscaled)."""
+        """RGB uint8 with the short side at WORKING_SHORT_SIDE px (never upscaled), turned
+        upright."""
         w, h = self._working_size
-        return self._reformatter.reformat(
+        image = self._reformatter.reformat(
             self._frame, width=w, height=h, format="rgb24", interpolation=Interpolation.AREA
         ).to_ndarray()
+        return np.ascontiguousarray(np.rot90(image, self.turns)) if self.turns else image
 
 
 def working_size(width: int, height: int, short_side: int = WORKING_SHORT_SIDE) -> tuple[int, int]:
@@ -88,6 +101,16 @@ def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[De
     with open_video(path) as (container, stream):
         _configure_decoder(stream, mode)
         tb = stream.time_base
+        demuxed_end = 0.0  # end of the last packet read, decoded or skipped
+
+        def decoded() -> Iterator[av.VideoFrame]:
+            nonlocal demuxed_end
+            for packet in container.demux(stream):
+                if packet.pts is not None and tb is not None:
+                    end = float((packet.pts + (packet.duration or 0)) * tb)
+                    demuxed_end = max(demuxed_end, end)
+                yield from packet.decode()
+
         rate = stream.average_rate or stream.guessed_rate
         frame_duration = float(1 / rate) if rate else 0.04
         start, announced_end = stream_span(container, stream)
@@ -96,7 +119,7 @@ def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[De
         index = 0
         to_analysis, to_working = VideoReformatter(), VideoReformatter()
         try:
-            for frame in container.decode(stream):
+            for frame in decoded():
                 if frame.pts is not None and tb is not None:
                     pts = int(frame.pts)
                     timestamp = float(frame.pts * tb)
@@ -114,7 +137,8 @@ def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[De
                     format="rgb24",
                     interpolation=Interpolation.AREA,
                 ).to_ndarray()
-                yield DecodedFrame(timestamp, pts, analysis, frame, size, to_working)
+                turns = round(frame.rotation / 90) % 4
+                yield DecodedFrame(timestamp, pts, analysis, frame, size, to_working, turns)
         except av.FFmpegError as exc:
             at = f" at {last_time:.2f}s" if last_time is not None else ""
             raise DecodeError(f"{path}: decoding failed{at}: {exc.strerror or exc}") from None
@@ -122,6 +146,8 @@ def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[De
             raise DecodeError(f"{path}: no video frame could be decoded")
         tolerance = max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRAMES * frame_duration)
         decoded_end = last_time + frame_duration
+        if mode is DecodeMode.KEYFRAMES:  # frames are seconds apart: trust the packets read
+            decoded_end = max(decoded_end, demuxed_end)
         if announced_end and decoded_end + tolerance < announced_end:
             raise DecodeError(
                 f"{path}: truncated or corrupt: decoding stopped at {decoded_end:.2f}s "
