@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +15,43 @@ from vidsearch.errors import MediaError
 from vidsearch.fingerprint import file_fingerprint
 from vidsearch.types import VideoInfo
 
+# Frames larger than this are refused before decoding: FFmpeg accepts up to ~268 MP, and a
+# few such frames in flight in its decoder threads take gigabytes (8192 x 8192 = 67 MP).
+MAX_FRAME_PIXELS = 8192 * 8192
+
+
+def printable_path(path: Path | str) -> str:
+    """The path for one-line messages: bytes that are not UTF-8 and control characters
+    (a newline...) written as escapes."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
+        for c in text
+    )
+
+
+def _check_path(path: Path) -> None:
+    """Paths end up in the catalog, in JSON and in one-line messages: they must be printable
+    UTF-8."""
+    text = str(path)
+    try:
+        os.fsencode(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MediaError(
+            f"{printable_path(path)}: the path is not valid UTF-8; rename the file "
+            "(e.g. `convmv -f latin1 -t utf8`)"
+        ) from None
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise MediaError(
+            f"{printable_path(path)}: the path contains control characters (such as a "
+            "newline); rename the file"
+        )
+
 
 @contextmanager
 def open_video(path: Path) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
     """Open `path` and yield (container, first video stream); MediaError says what is wrong."""
+    _check_path(path)
     if not path.exists():
         raise MediaError(f"{path}: no such file")
     if not path.is_file():
@@ -36,6 +71,12 @@ def open_video(path: Path) -> Iterator[tuple[av.container.InputContainer, av.Vid
         stream = container.streams.video[0]
         if stream.codec_context is None or not stream.codec_context.name:
             raise MediaError(f"{path}: unknown video codec, or one this FFmpeg build cannot decode")
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > MAX_FRAME_PIXELS:
+            raise MediaError(
+                f"{path}: frames of {width}x{height} pixels are too large "
+                f"(at most {MAX_FRAME_PIXELS // 1_000_000} megapixels)"
+            )
         yield container, stream
     finally:
         container.close()
