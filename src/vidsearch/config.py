@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         pattern=COLLECTION_PATTERN,
         description="Qdrant collection of the frames (the catalog is `<collection>_videos`)",
     )
+    subtitles: bool = Field(
+        True, description="Index videos' subtitles (sidecar files and streams) for dialogue search"
+    )
+    dialogue_model: str | None = Field(
+        None,
+        description="Sentence-transformers model (hub id or directory) embedding subtitle lines "
+        "and dialogue queries; default: the one that indexed the dialogue, or "
+        "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+    )
 
     @field_validator("qdrant_url")
     @classmethod
@@ -70,6 +79,12 @@ class Settings(BaseSettings):
     def model_for(self, index_model_ref: str | None) -> str:
         """The model to use with an index built by `index_model_ref` (None: a new index)."""
         return self.model or index_model_ref or DEFAULT_MODEL
+
+    def dialogue_model_for(self, index_dialogue_ref: str | None) -> str:
+        """The sentence encoder for dialogue indexed with `index_dialogue_ref` (None: none yet)."""
+        from vidsearch.dialogue.encoder import DEFAULT_DIALOGUE_MODEL
+
+        return self.dialogue_model or index_dialogue_ref or DEFAULT_DIALOGUE_MODEL
 
     @property
     def index_dir(self) -> Path:

@@ -1,6 +1,7 @@
-"""One qdrant-client connection and the two collections vidsearch keeps on it.
+"""One qdrant-client connection and the collections vidsearch keeps on it.
 
-`<collection>` holds the frame vectors, `<collection>_videos` the catalog. Open a server with
+`<collection>` holds the frame vectors, `<collection>_videos` the catalog and
+`<collection>_dialogue` the subtitle cues. Open a server with
 `QdrantConnection.open(url=...)`; `path=` (or `location=":memory:"`) opens qdrant-client's
 local mode instead, which speaks the same API without a server (for tests and trials: it
 searches by brute force and one process at a time owns a path). Exactly one of them.
@@ -19,10 +20,12 @@ from vidsearch.index.qdrant_errors import QdrantErrors, require_qdrant_client
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
+    from vidsearch.index.dialogue_server import QdrantDialogueIndex
     from vidsearch.index.qdrant_catalog import QdrantCatalog
     from vidsearch.index.qdrant_server import QdrantServerIndex
 
 CATALOG_SUFFIX = "_videos"
+DIALOGUE_SUFFIX = "_dialogue"
 DEFAULT_TIMEOUT_S = 30
 MEMORY = ":memory:"
 COLLECTION_NAME = re.compile(COLLECTION_PATTERN)
@@ -109,6 +112,14 @@ class QdrantConnection:
         if dim < 1:
             raise IndexError_(f"a vector index needs at least one dimension, not {dim}")
         return QdrantServerIndex(self.client, self.collection, dim, where=self.where)
+
+    def dialogue(self, dim: int) -> QdrantDialogueIndex:
+        """Subtitle cues, in `<collection>_dialogue`."""
+        from vidsearch.index.dialogue_server import QdrantDialogueIndex
+
+        return QdrantDialogueIndex(
+            self.client, self.collection + DIALOGUE_SUFFIX, dim, where=self.where
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -4,11 +4,14 @@ VIDSEARCH_HOME/
   index.lock        who holds the index (one process at a time)
   catalog.sqlite    videos, their state, the model that built the index
   index/            the Qdrant Edge shard (vectors + payload)
+  dialogue/         subtitle cues: a Qdrant Edge shard of their own (made by the first video
+                    with subtitles; see index/dialogue_base.py)
   thumbnails/       <video id>/<pts>.jpg
 
 With a `QdrantConnection` (VIDSEARCH_QDRANT_URL), catalog and vectors live in two collections on
-a Qdrant server instead, shared by every process and machine that opens them: no lock is
-taken, and only the thumbnails stay in the data directory.
+a Qdrant server instead (and the cues in a third, `<collection>_dialogue`), shared by every
+process and machine that opens them: no lock is taken, and only the thumbnails stay in the
+data directory.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 from vidsearch.errors import IndexError_, ModelMismatchError
 from vidsearch.index.base import VectorIndex, VideoCatalog
 from vidsearch.index.catalog import Catalog
+from vidsearch.index.dialogue_base import DialogueIndex
 from vidsearch.index.edge import EdgeVectorIndex
 from vidsearch.index.lock import IndexLock
 from vidsearch.index.thumbnails import ThumbnailStore
@@ -30,6 +34,9 @@ if TYPE_CHECKING:
 META_MODEL_IDENTITY = "model_identity"
 META_MODEL_REF = "model_ref"
 META_DIM = "dim"
+META_DIALOGUE_IDENTITY = "dialogue_model_identity"
+META_DIALOGUE_REF = "dialogue_model_ref"
+META_DIALOGUE_DIM = "dialogue_dim"
 
 
 class IndexStore:
@@ -55,6 +62,7 @@ class IndexStore:
         self.thumbnails = ThumbnailStore(home / "thumbnails")
         self._vectors: VectorIndex | None = None
         self._vectors_opening = threading.Lock()  # the shard opens once, even across threads
+        self._dialogue: DialogueIndex | None = None
 
     @property
     def where(self) -> str:
@@ -109,12 +117,56 @@ class IndexStore:
     def has_vectors(self) -> bool:
         return self.catalog.get_meta(META_DIM) is not None
 
+    # -- dialogue (subtitle cues) ------------------------------------------------------
+    @property
+    def dialogue_model_ref(self) -> str | None:
+        return self.catalog.get_meta(META_DIALOGUE_REF)
+
+    def bind_dialogue_model(self, identity: str, ref: str, dim: int) -> None:
+        """Tie the dialogue index to its sentence encoder, or check that it is this one."""
+        stored = self.catalog.get_meta(META_DIALOGUE_IDENTITY)
+        if stored is None:
+            self.catalog.set_meta(META_DIALOGUE_IDENTITY, identity)
+            self.catalog.set_meta(META_DIALOGUE_REF, ref)
+            self.catalog.set_meta(META_DIALOGUE_DIM, str(dim))
+            return
+        if stored != identity:
+            raise ModelMismatchError(
+                f"the dialogue in {self.where} was indexed with the sentence encoder "
+                f"'{self.dialogue_model_ref}' ({stored}), not '{ref}' ({identity}); set "
+                f"VIDSEARCH_DIALOGUE_MODEL='{self.dialogue_model_ref}'"
+            )
+
+    @property
+    def has_dialogue(self) -> bool:
+        """Whether any video's subtitles were ever indexed here."""
+        return self.catalog.get_meta(META_DIALOGUE_DIM) is not None
+
+    @property
+    def dialogue(self) -> DialogueIndex:
+        """The dialogue index; exists once a sentence encoder is bound."""
+        with self._vectors_opening:
+            if self._dialogue is None:
+                dim = self.catalog.get_meta(META_DIALOGUE_DIM)
+                if dim is None:
+                    raise IndexError_(f"no dialogue is indexed in {self.where}")
+                if self.server is None:
+                    from vidsearch.index.dialogue_edge import EdgeDialogueIndex
+
+                    self._dialogue = EdgeDialogueIndex(self.home / "dialogue", int(dim))
+                else:
+                    self._dialogue = self.server.dialogue(int(dim))
+            return self._dialogue
+
     def remove_video(self, video_id: str) -> None:
-        """Delete a video's points (flushed), thumbnails and catalog row, in that order, so
-        an interruption leaves a catalog row to retry the removal with."""
+        """Delete a video's points (flushed), cues, thumbnails and catalog row, in that order,
+        so an interruption leaves a catalog row to retry the removal with."""
         if self.has_vectors:
             self.vectors.delete_video(video_id)
             self.vectors.flush()
+        if self.has_dialogue:
+            self.dialogue.delete_video(video_id)
+            self.dialogue.flush()
         self.thumbnails.delete_video(video_id)
         self.catalog.delete(video_id)
 
@@ -124,6 +176,9 @@ class IndexStore:
             if self._vectors is not None:
                 self._vectors.close()
                 self._vectors = None
+            if self._dialogue is not None:
+                self._dialogue.close()
+                self._dialogue = None
             self.catalog.close()
         finally:
             self._release()

@@ -1,0 +1,101 @@
+"""The dialogue encoder: a multilingual sentence encoder for meaning, BM25 for the words.
+
+The sentence encoder is found and loaded on first use (a video without subtitles never loads
+it); Persian text is normalised before it is embedded, as queries are.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from vidsearch.encoders.model_bundle import prepare_query
+from vidsearch.index.keywords import Keywords, SparseTerms
+from vidsearch.text.language import detect_language
+
+# 50+ languages, Persian among them; 384-d, ~470 MB. Any sentence-transformers model works.
+DEFAULT_DIALOGUE_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+
+
+class SentenceEncoder(Protocol):
+    """A text encoder whose `identity` names its vector space (as SentenceTextEncoder's)."""
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+def open_sentence_encoder(ref: str, *, batch_size: int = 32, threads: int | None = None):
+    """A sentence-transformers model (hub id or directory), located and loaded when used."""
+    from vidsearch.encoders.sentence_text import SentenceTextEncoder
+
+    return SentenceTextEncoder(ref, batch_size=batch_size, threads=threads)
+
+
+class DialogueEncoder:
+    """Lines and queries to a sentence vector (meaning) and BM25 terms (words)."""
+
+    def __init__(
+        self,
+        ref: str,
+        *,
+        open_encoder: Callable[[str], SentenceEncoder] = open_sentence_encoder,
+        keywords: Keywords | None = None,
+    ) -> None:
+        """`open_encoder(ref)` makes the sentence encoder on first use."""
+        self.ref = ref
+        self._open_encoder = open_encoder
+        self._encoder: SentenceEncoder | None = None
+        self.keywords = keywords or Keywords()
+        self._opening = threading.Lock()
+        self._using = threading.Lock()  # a fast tokenizer is not for two threads at once
+
+    @property
+    def sentences(self) -> SentenceEncoder:
+        with self._opening:
+            if self._encoder is None:
+                self._encoder = self._open_encoder(self.ref)
+            return self._encoder
+
+    @property
+    def identity(self) -> str:
+        return self.sentences.identity
+
+    @property
+    def dim(self) -> int:
+        return self.sentences.dim
+
+    def embed(self, texts: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
+        """Unit vectors of `texts`, each prepared for its language (None: from its script)."""
+        prepared = [
+            prepare_query(text, language or detect_language(text))
+            for text, language in zip(texts, languages, strict=True)
+        ]
+        if not prepared:
+            return np.zeros((0, self.dim), np.float32)
+        with self._using:
+            return self.sentences.encode_texts(prepared)
+
+    def words(self, text: str) -> SparseTerms:
+        return self.keywords.document(text)
+
+    def query_words(self, text: str) -> SparseTerms:
+        return self.keywords.query(text)
+
+    def close(self) -> None:
+        with self._opening:
+            if self._encoder is not None:
+                self._encoder.close()
+                self._encoder = None

@@ -1,0 +1,135 @@
+"""The dialogue index: subtitle cues, searchable by meaning and by their words.
+
+Each cue is one point with
+- a dense vector `meaning` from a multilingual sentence encoder (so a Persian query finds an
+  English line and the other way round), cosine distance;
+- a sparse vector `words`: BM25 term weights from Qdrant's own `Bm25` model, stored with the
+  IDF modifier, so Qdrant weighs rare words (names) over common ones at query time;
+- a full-text payload index on `search_text` (the cue, Persian spelling normalised) with
+  phrase matching, for exact phrases ("never come back" in that order);
+- a keyword payload index on `video_id`, to filter and delete by video.
+Its payload also places the cue on the frame index: the shot its middle falls in and the
+stored frame nearest to it (the moment's thumbnail). Point ids derive from the video, the
+cue's start and its position, so indexing a video again overwrites its cues.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from vidsearch.index.keywords import SparseTerms
+from vidsearch.types import DialogueHit
+
+CUE_NAMESPACE = uuid.UUID("2b7f0c55-3d64-4c9e-a0f1-5a8e61d9c0b3")
+MEANING = "meaning"  # the dense vector's name
+WORDS = "words"  # the sparse vector's name
+VIDEO_FIELD = "video_id"
+TEXT_FIELD = "search_text"
+
+
+def cue_point_id(video_id: str, start: float, index: int) -> str:
+    return str(uuid.uuid5(CUE_NAMESPACE, f"{video_id}/{round(start * 1000)}/{index}"))
+
+
+@dataclass(frozen=True, slots=True)
+class CuePoint:
+    """One subtitle cue ready to store."""
+
+    video_id: str
+    index: int  # position among the video's cues
+    start: float
+    end: float
+    text: str  # as shown
+    language: str
+    search_text: str  # as searched: normalised spelling
+    shot: int
+    shot_start: float
+    shot_end: float
+    anchor_pts: int | None
+    anchor_timestamp: float | None
+    vector: np.ndarray
+    words: SparseTerms
+
+    @property
+    def point_id(self) -> str:
+        return cue_point_id(self.video_id, self.start, self.index)
+
+    def payload(self) -> dict[str, object]:
+        return {
+            VIDEO_FIELD: self.video_id,
+            "index": self.index,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "text": self.text,
+            "language": self.language,
+            TEXT_FIELD: self.search_text,
+            "shot": self.shot,
+            "shot_start": round(self.shot_start, 6),
+            "shot_end": round(self.shot_end, 6),
+            "anchor_pts": self.anchor_pts,
+            "anchor_timestamp": self.anchor_timestamp,
+        }
+
+
+def hit_from_payload(point_id: object, payload: dict, score: float) -> DialogueHit:
+    anchor_ts = payload.get("anchor_timestamp")
+    anchor_pts = payload.get("anchor_pts")
+    return DialogueHit(
+        cue_id=str(point_id),
+        video_id=str(payload[VIDEO_FIELD]),
+        start=float(payload["start"]),
+        end=float(payload["end"]),
+        text=str(payload["text"]),
+        language=str(payload["language"]),
+        score=float(score),
+        shot=int(payload["shot"]),
+        shot_start=float(payload["shot_start"]),
+        shot_end=float(payload["shot_end"]),
+        anchor_pts=None if anchor_pts is None else int(anchor_pts),
+        anchor_timestamp=None if anchor_ts is None else float(anchor_ts),
+    )
+
+
+class DialogueIndex(Protocol):
+    @property
+    def dim(self) -> int: ...
+
+    def upsert(self, cues: Sequence[CuePoint]) -> None: ...
+
+    def count(self, video_id: str | None = None) -> int: ...
+
+    def delete_video(self, video_id: str) -> None: ...
+
+    def search_meaning(
+        self,
+        vector: np.ndarray,
+        limit: int,
+        *,
+        video_ids: Sequence[str] | None = None,
+        phrases: Sequence[str] = (),
+    ) -> list[DialogueHit]:
+        """Cues nearest in meaning (cosine), only those containing every phrase."""
+        ...
+
+    def search_words(
+        self,
+        words: SparseTerms,
+        limit: int,
+        *,
+        video_ids: Sequence[str] | None = None,
+        phrases: Sequence[str] = (),
+    ) -> list[DialogueHit]:
+        """Cues sharing the query's words, best BM25 first, only those containing every
+        phrase."""
+        ...
+
+    def flush(self) -> None: ...
+
+    def optimize(self, *, min_points: int = ...) -> bool: ...
+
+    def close(self) -> None: ...
