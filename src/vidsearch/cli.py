@@ -15,7 +15,7 @@ import typer
 from vidsearch.config import Settings
 from vidsearch.data.cli import data_app
 from vidsearch.errors import VidsearchError
-from vidsearch.types import DecodeMode
+from vidsearch.types import DecodeMode, SearchMode
 
 app = typer.Typer(
     name="vidsearch",
@@ -94,6 +94,19 @@ def _open(settings: Settings, *, with_model: bool):
     return store, encoder
 
 
+def _dialogue(settings: Settings, store: Any):
+    """The dialogue encoder for `store` (its model loads when first needed), or None when
+    subtitles are off."""
+    if not settings.subtitles:
+        return None
+    from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
+
+    return DialogueEncoder(
+        settings.dialogue_model_for(store.dialogue_model_ref),
+        open_encoder=lambda ref: open_sentence_encoder(ref, threads=settings.threads),
+    )
+
+
 @app.command("index")
 def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Video files or folders (recursive)")],
@@ -134,6 +147,7 @@ def index_command(
                 batch_size=settings.batch_size,
                 progress=TqdmProgress(),
                 decode_mode=settings.decode,
+                dialogue=_dialogue(settings, store),
             )
             for report in ingestor.index_paths(paths):
                 reports.append(report)
@@ -164,6 +178,8 @@ def _report_json(report: Any) -> dict[str, Any]:
         "duration": round(report.duration, 3),
         "seconds": round(report.seconds, 3),
         "error": report.error or None,
+        "cues": report.cues,
+        "warnings": report.warnings,
     }
 
 
@@ -186,6 +202,16 @@ def search_command(
             show_default=False,
         ),
     ] = None,
+    mode: Annotated[
+        SearchMode | None,
+        typer.Option(
+            "--mode",
+            help="What a sentence searches: the frames (visual), the subtitles (dialogue) or "
+            "both (hybrid) [default: hybrid where subtitles are indexed, else visual]. "
+            'Quoted words ("never come back") must occur in a matching line.',
+            show_default=False,
+        ),
+    ] = None,
     home: HomeOption = None,
     model: ModelOption = None,
     as_json: JsonOption = False,
@@ -199,12 +225,12 @@ def search_command(
     with _errors():
         store, encoder = _open(settings, with_model=True)
         try:
-            searcher = Searcher(store, encoder)
+            searcher = Searcher(store, encoder, dialogue=_dialogue(settings, store))
             options = {"top_k": top_k, "videos": video, "min_score": min_score}
             result = (
                 searcher.search_image(image, **options)
                 if image is not None
-                else searcher.search_text(query or "", language=lang, **options)
+                else searcher.search_text(query or "", language=lang, mode=mode, **options)
             )
         finally:
             store.close()
@@ -216,11 +242,16 @@ def search_command(
     if not result.moments:
         typer.echo("no matching moments")
         return
+    fused = result.mode not in (None, SearchMode.VISUAL)
     for rank, m in enumerate(result.moments, 1):
+        why = f"[{m.why}]  " if fused else ""
         typer.echo(
-            f"{rank:>3}. {m.score:.3f}  {m.video}  {_clock(m.start)}–{_clock(m.end)}  "
+            f"{rank:>3}. {m.score:.3f}  {why}{m.video}  {_clock(m.start)}–{_clock(m.end)}  "
             f"best {_clock(m.timestamp)}  {m.thumbnail or ''}"
         )
+        if m.dialogue:
+            line = m.dialogue[0]
+            typer.echo(f"       {_clock(line.start)}  «{line.text}» ({line.language})")
 
 
 def _clock(seconds: float) -> str:

@@ -54,3 +54,7 @@ class TqdmProgress:
                 f"{report.encoded} embedded)",
                 err=True,
             )
+        if report.cues:
+            typer.echo(f"        {name}: {report.cues} subtitle lines indexed", err=True)
+        for warning in report.warnings:
+            typer.echo(f"warning: {name}: {warning}", err=True)

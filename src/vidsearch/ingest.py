@@ -18,13 +18,15 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from vidsearch.dialogue.encoder import DialogueEncoder
+from vidsearch.dialogue.indexer import DialogueIndexer
 from vidsearch.encoders.base import Encoder
 from vidsearch.errors import MediaError, VidsearchError
 from vidsearch.index.base import FramePoint, frame_point_id
@@ -61,6 +63,8 @@ class IngestReport:
     duration: float = 0.0
     seconds: float = 0.0
     error: str = ""
+    cues: int = 0  # subtitle lines stored (dialogue search)
+    warnings: list[str] = field(default_factory=list)  # unreadable subtitles and the like
 
 
 class ProgressListener(Protocol):
@@ -126,9 +130,13 @@ class Ingestor:
         batch_size: int = 32,
         progress: ProgressListener | None = None,
         decode_mode: DecodeMode = DecodeMode.FAST,
+        dialogue: DialogueEncoder | None = None,
     ) -> None:
+        """`dialogue`: also index each video's subtitles with this encoder, after its
+        frames (None: frames only)."""
         self.store = store
         self.encoder = encoder
+        self.dialogue = DialogueIndexer(store, dialogue) if dialogue is not None else None
         self.sampler = sampler or FrameSampler()
         self.batch_size = batch_size
         self.decode_mode = decode_mode
@@ -142,6 +150,8 @@ class Ingestor:
     def build_search_index(self) -> bool:
         """After a batch of videos: build the HNSW graph over the new points if there are
         enough of them to make it worth the (blocking) wait. Whether it ran."""
+        if self.dialogue is not None and self.store.has_dialogue:
+            self.store.dialogue.optimize()
         return self.store.has_vectors and self.store.vectors.optimize()
 
     def index_file(self, path: Path) -> IngestReport:
@@ -166,6 +176,8 @@ class Ingestor:
                 duration=existing.duration,
                 seconds=time.perf_counter() - started,
             )
+            if self.dialogue is not None and not self.dialogue.is_current(existing.video_id, path):
+                self._index_dialogue(existing.video_id, path, report)  # subtitles added since
             self.progress.video_finished(report)
             return report
         name = existing.name if existing else catalog.unique_name(path.name, info.content_id)
@@ -215,8 +227,18 @@ class Ingestor:
             duration,
             time.perf_counter() - started,
         )
+        if self.dialogue is not None:
+            self._index_dialogue(info.content_id, path, report)
+            report.seconds = time.perf_counter() - started
         self.progress.video_finished(report)
         return report
+
+    def _index_dialogue(self, video_id: str, path: Path, report: IngestReport) -> None:
+        """The video's subtitles, once its frames are complete: problems are warnings."""
+        assert self.dialogue is not None
+        dialogue = self.dialogue.index_video(video_id, path)
+        report.cues = dialogue.cues
+        report.warnings.extend(dialogue.warnings)
 
     # -- internals --------------------------------------------------------------------
     def _decoded(self, path: Path, counters: _Counters) -> Iterator[DecodedFrame]:
