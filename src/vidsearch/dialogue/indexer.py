@@ -58,6 +58,9 @@ class DialogueIndexer:
         except VidsearchError as exc:
             report.warnings.append(f"dialogue not indexed: {exc}")
             report.cues = 0
+        except Exception as exc:  # qdrant_edge raises bare Exception; frames must go on
+            report.warnings.append(f"dialogue not indexed: {type(exc).__name__}: {exc}")
+            report.cues = 0
         return report
 
     def forget(self, video_id: str) -> None:
