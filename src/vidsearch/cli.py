@@ -168,8 +168,10 @@ def index_command(
 
 
 def _report_json(report: Any) -> dict[str, Any]:
+    from vidsearch.media.probe import printable_path
+
     return {
-        "path": report.path,
+        "path": printable_path(report.path),  # a refused name may not be UTF-8
         "name": report.name,
         "status": report.status.value,
         "frames": report.frames,

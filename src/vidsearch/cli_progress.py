@@ -9,6 +9,7 @@ import typer
 from tqdm import tqdm
 
 from vidsearch.ingest import IngestReport, IngestStatus
+from vidsearch.media.probe import printable_path
 
 
 class TqdmProgress:
@@ -43,7 +44,8 @@ class TqdmProgress:
             self._bar = None
         name = report.name or report.path
         if report.status is IngestStatus.FAILED:
-            typer.echo(f"FAILED  {report.path}: {report.error}", err=True)
+            # the path as one printable line: a refused name may hold a newline or non-UTF-8
+            typer.echo(f"FAILED  {printable_path(report.path)}: {report.error}", err=True)
         elif report.status is IngestStatus.SKIPPED:
             typer.echo(f"skipped {name}: already indexed ({report.frames} frames)", err=True)
         else:

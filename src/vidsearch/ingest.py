@@ -29,6 +29,7 @@ from vidsearch.dialogue.encoder import DialogueEncoder
 from vidsearch.dialogue.indexer import DialogueIndexer
 from vidsearch.encoders.base import Encoder
 from vidsearch.errors import MediaError, VidsearchError
+from vidsearch.faults import FaultPoint, fault_point
 from vidsearch.index.base import FramePoint, frame_point_id
 from vidsearch.index.catalog import now_iso
 from vidsearch.index.store import IndexStore
@@ -144,8 +145,25 @@ class Ingestor:
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
     def index_paths(self, paths: Sequence[Path]) -> Iterator[IngestReport]:
-        for path in expand_paths(paths):
-            yield self.index_file(path)
+        for given in paths:
+            for path in expand_paths([given]):
+                yield self._refuse_outside_link(path, given) or self.index_file(path)
+
+    def _refuse_outside_link(self, path: Path, folder: Path) -> IngestReport | None:
+        """A symbolic link met while walking a folder is followed only inside that folder:
+        nothing outside the paths given is ever opened."""
+        if path == folder or not path.is_symlink():
+            return None
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):  # a loop of links: index_file reports it missing
+            return None
+        if target.is_relative_to(folder.resolve()):
+            return None
+        error = f"{path}: a symbolic link to {target}, outside {folder}: not followed"
+        report = IngestReport(str(path), IngestStatus.FAILED, error=error)
+        self.progress.video_finished(report)
+        return report
 
     def build_search_index(self) -> bool:
         """After a batch of videos: build the HNSW graph over the new points if there are
@@ -212,10 +230,13 @@ class Ingestor:
             self.progress.video_finished(report)
             return report
         vectors = self.store.vectors
+        fault_point(FaultPoint.FLUSH)
         vectors.flush()
+        fault_point(FaultPoint.FLUSHED)
         frames = vectors.count(info.content_id)
         duration = max(info.duration, counters.position)
         catalog.complete(info.content_id, frames, duration)
+        fault_point(FaultPoint.COMPLETED)
         self._forget_replaced(info)
         report = IngestReport(
             str(path),
@@ -244,6 +265,7 @@ class Ingestor:
     def _decoded(self, path: Path, counters: _Counters) -> Iterator[DecodedFrame]:
         for frame in decode_frames(path, self.decode_mode):
             counters.decoded += 1
+            fault_point(FaultPoint.DECODE)
             counters.position = frame.timestamp
             if counters.decoded % PROGRESS_EVERY_FRAMES == 0:
                 self.progress.video_progress(frame.timestamp, counters.decoded, counters.kept)
@@ -282,7 +304,10 @@ class Ingestor:
                         video_id, f.pts, f.timestamp, f.shot_index, f.shot_start, shot_end, p.vector
                     )
                 )
-            vectors.upsert(ready)
+            if ready:
+                fault_point(FaultPoint.UPSERT)
+                vectors.upsert(ready)
+                fault_point(FaultPoint.UPSERTED)
             counters.stored += len(ready)
 
         events = self.sampler.sample(self._decoded(Path(info.path), counters))
