@@ -51,6 +51,7 @@ __all__ = [
     "ClientError",
     "Conflict",
     "Deleted",
+    "DialogueLine",
     "Frame",
     "HTTPError",
     "Job",
@@ -132,6 +133,22 @@ _ERRORS: dict[int, type[HTTPError]] = {
 
 # -- results ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class DialogueLine:
+    """A subtitle line that made a moment match."""
+
+    start: float
+    end: float
+    text: str
+    language: str
+    similarity: float | None
+    keyword: float | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DialogueLine:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
 class Moment:
     video: str
     path: str
@@ -143,6 +160,8 @@ class Moment:
     frames: list[tuple[float, float]]  # (timestamp, score)
     thumbnail_url: str | None
     play_url: str
+    why: str = "frame"  # "frame", "dialogue" or "both"
+    dialogue: list[DialogueLine] = field(default_factory=list)  # matching lines, best first
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Moment:
@@ -157,6 +176,8 @@ class Moment:
             frames=[(f["timestamp"], f["score"]) for f in data["frames"]],
             thumbnail_url=data.get("thumbnail_url"),
             play_url=data["play_url"],
+            why=data.get("why", "frame"),
+            dialogue=[DialogueLine.from_json(line) for line in data.get("dialogue", [])],
         )
 
 
@@ -378,9 +399,13 @@ class Client:
         top_k: int = 10,
         videos: Sequence[str] | None = None,
         min_score: float | None = None,
+        mode: str | None = None,
     ) -> SearchResult:
-        """The moments that best match a sentence."""
+        """The moments that best match a sentence; `mode`: "visual", "dialogue" or "hybrid"
+        (default: hybrid where subtitles are indexed)."""
         params = [("q", query), *self._search_params(top_k, videos, min_score)]
+        if mode is not None:
+            params.append(("mode", mode))
         return self._result(self._request("GET", "/search", params=params))
 
     def search_image(

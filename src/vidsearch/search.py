@@ -7,7 +7,7 @@ the default wherever subtitles are indexed; see dialogue/fusion.py). Quoted part
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,11 +77,15 @@ class Searcher:
         *,
         dialogue: DialogueEncoder | None = None,
         fusion: FusionMethod = DEFAULT_FUSION,
+        encode_text: Callable[[str, str | None], tuple[np.ndarray, EncoderChoice]] | None = None,
     ) -> None:
+        """`encode_text(query, language)` embeds a query for the frames (default: the
+        bundle's text encoder for its language; the service passes its locked, timed one)."""
         self.store = store
         self.encoder = encoder
         self.dialogue = dialogue
         self.fusion = fusion
+        self.encode_text = encode_text or (lambda q, lang: encode_query(self.encoder, q, lang))
         if store.model_identity is None:
             raise QueryError(f"the index in {store.where} is empty: index some videos first")
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
@@ -201,7 +205,7 @@ class Searcher:
         plain = plain or query
         frames, choice = [], None
         if mode is SearchMode.HYBRID:
-            vector, choice = encode_query(self.encoder, plain, language)
+            vector, choice = self.encode_text(plain, language)
             limit = min(MAX_CANDIDATES, max(MIN_CANDIDATES, top_k * CANDIDATES_PER_MOMENT))
             frames = self.store.vectors.search(
                 vector, limit, video_ids=video_ids, min_score=min_score

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsearch.config import Settings
+from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
 from vidsearch.encoders.base import Encoder
 from vidsearch.encoders.model_bundle import (
     EncoderChoice,
@@ -34,7 +35,7 @@ from vidsearch.media.sampler import FrameSampler, SamplerConfig
 from vidsearch.search import Searcher, SearchResult
 from vidsearch.service.metrics import IndexStats, ServiceMetrics
 from vidsearch.service.settings import UPLOADS_DIR_NAME
-from vidsearch.types import FrameHit, VideoRecord
+from vidsearch.types import FrameHit, SearchMode, VideoRecord
 
 log = logging.getLogger("vidsearch.service")
 
@@ -66,6 +67,7 @@ class Engine:
         self.holder = holder
         self._encoder = encoder
         self._store: IndexStore | None = None
+        self._dialogue: DialogueEncoder | None = None
         self.write_lock = threading.Lock()
         self._text_lock = threading.Lock()
 
@@ -91,6 +93,11 @@ class Engine:
             raise
         self._encoder = encoder
         self._store = store
+        if self.settings.subtitles:  # its sentence encoder loads with the first subtitles
+            self._dialogue = DialogueEncoder(
+                self.settings.dialogue_model_for(store.dialogue_model_ref),
+                open_encoder=lambda ref: open_sentence_encoder(ref, threads=self.settings.threads),
+            )
         self.metrics.model_loaded.set(1)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         return self
@@ -116,6 +123,8 @@ class Engine:
                 store.close()
         if self._encoder is not None:
             self._encoder.close()
+        if self._dialogue is not None:
+            self._dialogue.close()
 
     def readiness(self) -> Readiness:
         return Readiness(
@@ -157,12 +166,30 @@ class Engine:
             return self.encoder.encode_images([pixels])[0]
 
     def search_text(
-        self, query: str, language: str | None = None, **options: object
+        self,
+        query: str,
+        language: str | None = None,
+        mode: SearchMode | None = None,
+        **options: object,
     ) -> SearchResult:
+        """Frames (visual), subtitles (dialogue) or both (hybrid; the default where
+        subtitles are indexed)."""
+        store = self.store
+        if store.has_vectors and mode is not SearchMode.VISUAL:
+            searcher = Searcher(
+                store, self.encoder, dialogue=self._dialogue, encode_text=self.encode_text
+            )
+            resolved = searcher.resolve_mode(mode, options.get("videos"))  # type: ignore[arg-type]
+            if resolved is not SearchMode.VISUAL:
+                with self.metrics.timed("total"):
+                    return searcher.search_text(query, language=language, mode=resolved, **options)
+        elif mode is SearchMode.DIALOGUE:
+            raise QueryError("no subtitles are indexed: dialogue search has nothing to search")
         with self.metrics.timed("total"):
             vector, choice = self.encode_text(query, language)
             result = self._search(vector, query.strip(), **options)
         result.encoder = choice
+        result.mode = SearchMode.VISUAL
         return result
 
     def search_image(self, pixels: np.ndarray, label: str, **options: object) -> SearchResult:
@@ -222,8 +249,11 @@ class Engine:
                 batch_size=self.settings.batch_size,
                 progress=progress,
                 decode_mode=self.settings.decode,
+                dialogue=self._dialogue,
             )
             report = ingestor.index_file(path)
+            for warning in report.warnings:  # unreadable subtitles: the frames are indexed
+                log.warning("%s: %s", report.name or path.name, warning)
             ingestor.build_search_index()  # the HNSW graph, once enough new frames wait
             return report
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from vidsearch.service.jobs import JobState
-from vidsearch.types import VideoState
+from vidsearch.types import MatchKind, SearchMode, VideoState
 
 
 class ErrorOut(BaseModel):
@@ -24,6 +24,17 @@ class FrameScore(BaseModel):
     score: float = Field(description="Cosine similarity to the query")
 
 
+class DialogueLineOut(BaseModel):
+    """A subtitle line that made a moment match."""
+
+    start: float = Field(description="When the line starts, seconds")
+    end: float = Field(description="When it ends, seconds")
+    text: str = Field(description="What is said")
+    language: str = Field(description="ISO 639-1 code of the line ('und': unknown)")
+    similarity: float | None = Field(description="Meaning: cosine of sentence embeddings")
+    keyword: float | None = Field(description="Words: BM25 score of the query's words")
+
+
 class MomentOut(BaseModel):
     """A span of one video that matches the query (one shot, or part of a long one)."""
 
@@ -37,6 +48,12 @@ class MomentOut(BaseModel):
     frames: list[FrameScore] = Field(description="The matching frames of the moment")
     thumbnail_url: str | None = Field(description="JPEG of the best frame")
     play_url: str = Field(description="Plays the video from `start` (a media fragment URL)")
+    why: MatchKind = Field(
+        MatchKind.FRAME, description="What matched: a frame, a dialogue line, or both"
+    )
+    dialogue: list[DialogueLineOut] = Field(
+        default_factory=list, description="The matching subtitle lines, best first"
+    )
 
 
 class EncoderOut(BaseModel):
@@ -51,6 +68,9 @@ class SearchOut(BaseModel):
     query: str
     moments: list[MomentOut]
     encoder: EncoderOut | None = Field(None, description="Which encoder read the query")
+    mode: SearchMode | None = Field(
+        None, description="What a text query searched: frames, dialogue, or both (hybrid)"
+    )
     took_ms: float = Field(description="Time spent on the server")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vidsearch.service.context import Urls
-from vidsearch.service.schemas import FrameScore, MomentOut
+from vidsearch.service.schemas import DialogueLineOut, FrameScore, MomentOut
 from vidsearch.types import Moment
 
 
@@ -51,4 +51,6 @@ def moment_out(moment: Moment, urls: Urls) -> MomentOut:
         frames=[FrameScore(**f) for f in data["frames"]],  # type: ignore[union-attr]
         thumbnail_url=thumbnail,
         play_url=urls.play(moment.video, moment.start),
+        why=moment.why,
+        dialogue=[DialogueLineOut(**line) for line in data["dialogue"]],  # type: ignore[union-attr]
     )

@@ -19,6 +19,7 @@ from vidsearch.service.context import ServiceContext, Urls, context
 from vidsearch.service.errors import ApiError
 from vidsearch.service.routes.common import moment_out, multipart_body
 from vidsearch.service.schemas import EncoderOut, SearchOut, errors
+from vidsearch.types import SearchMode
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read)])
 IMAGE_FIELD = "image"
@@ -38,6 +39,7 @@ def _out(result: SearchResult, request: Request, started: float) -> SearchOut:
         query=result.query,
         moments=[moment_out(m, urls) for m in result.moments],
         encoder=EncoderOut(**encoder.to_json()) if encoder is not None else None,
+        mode=result.mode,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
     )
 
@@ -61,12 +63,21 @@ async def search_text(
             description="The query's language (ISO 639-1), if not the one its script implies",
         ),
     ] = None,
+    mode: Annotated[
+        SearchMode | None,
+        Query(
+            description="visual (frames), dialogue (subtitles) or hybrid (both, fused); "
+            "default: hybrid where subtitles are indexed, else visual"
+        ),
+    ] = None,
 ) -> SearchOut:
     """The moments that best match a sentence, in any language the model bundle reads: the
-    query's script picks the text encoder (the response says which)."""
+    query's script picks the text encoder (the response says which). Where subtitles are
+    indexed, the dialogue is searched too; each moment says why it matched and shows the
+    matching lines. Quoted words ("never come back") must occur in a matching line."""
     started = time.perf_counter()
     result = await run_in_threadpool(
-        ctx.engine.search_text, q, lang, top_k=top_k, videos=video, min_score=min_score
+        ctx.engine.search_text, q, lang, mode, top_k=top_k, videos=video, min_score=min_score
     )
     return _out(result, request, started)
 

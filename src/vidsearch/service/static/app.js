@@ -43,6 +43,7 @@ async function search(event) {
   const query = $("q").value.trim();
   if (!query) return;
   const params = new URLSearchParams({ q: query, top_k: $("top-k").value });
+  if ($("mode").value) params.set("mode", $("mode").value);
   $("status").textContent = "Searching…";
   $("results").replaceChildren();
   try {
@@ -76,12 +77,27 @@ function render(result) {
     card.querySelector(".video").textContent = moment.video;
     card.querySelector(".time").textContent = `${clock(moment.start)} – ${clock(moment.end)}`;
     card.querySelector(".score").textContent = `score ${moment.score.toFixed(3)}`;
+    showLine(card, moment);
     card.dataset.start = String(moment.start);
     card.dataset.video = moment.video;
     card.addEventListener("click", () => play(moment, card));
     return card;
   });
   $("results").replaceChildren(...cards);
+}
+
+// The subtitle line that matched, under the thumbnail; what matched (picture, words, both).
+const WHY = { frame: "picture", dialogue: "dialogue", both: "picture + dialogue" };
+
+function showLine(card, moment) {
+  const line = (moment.dialogue || [])[0];
+  card.dataset.why = moment.why || "frame";
+  if (card.dataset.why !== "frame") card.querySelector(".why").textContent = WHY[card.dataset.why];
+  if (!line) return;
+  const element = card.querySelector(".line");
+  element.textContent = line.text;
+  element.title = `${clock(line.start)} – ${clock(line.end)} (${line.language})`;
+  element.hidden = false;
 }
 
 // -- playing ------------------------------------------------------------------------------
