@@ -44,7 +44,7 @@ class Channel(StrEnum):
     WORDS = "words"
 
 
-DEFAULT_FUSION = FusionMethod.RRF
+DEFAULT_FUSION = FusionMethod.SCORE_SUM
 
 
 @dataclass(slots=True)

@@ -29,6 +29,8 @@ _BOMS = (  # longest first: a UTF-32 LE mark starts with the UTF-16 LE one
 )
 # Share of odd (LE) or even (BE) bytes that must be NUL to call a mark-less file UTF-16.
 UTF16_NUL_SHARE = 0.3
+# ... and of its characters that must then be printable (binary data has NULs too).
+PRINTABLE_SHARE = 0.9
 # Share of a file's high bytes that must be Arabic-script letters in Windows-1256.
 ARABIC_LETTER_SHARE = 0.6
 # charset-normalizer's "chaos" (0 = clean text) above which its guess is not trusted.
@@ -72,11 +74,16 @@ def _utf16_without_bom(data: bytes) -> str | None:
         return None
     even_nul = sum(1 for i in range(0, 2 * pairs, 2) if sample[i] == 0) / pairs
     odd_nul = sum(1 for i in range(1, 2 * pairs, 2) if sample[i] == 0) / pairs
+    guess = None
     if odd_nul >= UTF16_NUL_SHARE and even_nul < odd_nul / 4:
-        return "utf-16-le"
-    if even_nul >= UTF16_NUL_SHARE and odd_nul < even_nul / 4:
-        return "utf-16-be"
-    return None
+        guess = "utf-16-le"
+    elif even_nul >= UTF16_NUL_SHARE and odd_nul < even_nul / 4:
+        guess = "utf-16-be"
+    if guess is None:
+        return None
+    text = sample[: 2 * pairs].decode(guess, errors="replace")
+    readable = sum(ch.isprintable() or ch.isspace() for ch in text)
+    return guess if readable >= PRINTABLE_SHARE * len(text) else None
 
 
 def _looks_like_cp1256(data: bytes) -> bool:

@@ -1,0 +1,1 @@
+"""Evaluations: measured retrieval quality on generated or given data."""
