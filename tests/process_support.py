@@ -53,12 +53,14 @@ class IndexState:
     points: dict[str, dict]
     videos: dict[str, tuple[str, bool, int, float]]  # video id -> (name, complete, frames, dur)
     thumbnails: frozenset[str]
+    total_points: int  # in the vector index, whichever video they belong to
 
     @classmethod
     def read(cls, home: Path) -> IndexState:
         with IndexStore(home) as store:
             records = store.catalog.videos()
             points: dict[str, dict] = {}
+            total = store.vectors.count() if store.has_vectors else 0
             if store.has_vectors:
                 for r in records:
                     points.update(store.vectors.payloads(r.video_id))
@@ -69,4 +71,4 @@ class IndexState:
         thumbnails = frozenset(
             str(p.relative_to(root)) for p in root.rglob("*.jpg")
         ) if root.exists() else frozenset()  # fmt: skip
-        return cls(points, videos, thumbnails)
+        return cls(points, videos, thumbnails, total)
