@@ -8,7 +8,9 @@
      ├── ModelError           an encoder could not be loaded or used
      ├── IndexError_          the index cannot be opened or used
      │    ├── IndexLockedError     another process holds the index
-     │    └── ModelMismatchError   the index was built with a different model
+     │    ├── ModelMismatchError   the index was built with a different model
+     │    ├── IndexCorruptError    a file of the index is damaged (`vidsearch doctor`)
+     │    └── DiskFullError        too little free space to open or grow the index
      └── QueryError           the query (text or image) is unusable
 
 The library raises these; only the CLI (and later the service) prints them.
@@ -50,6 +52,14 @@ class IndexLockedError(IndexError_):
 
 
 class ModelMismatchError(IndexError_):
+    pass
+
+
+class IndexCorruptError(IndexError_):
+    pass
+
+
+class DiskFullError(IndexError_):
     pass
 
 
