@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vidsearch.errors import IndexError_
+from vidsearch.errors import DiskFullError, IndexCorruptError, IndexError_
 from vidsearch.types import VideoRecord, VideoState
 
 SCHEMA_VERSION = 1
@@ -63,7 +63,13 @@ class _LockedConnection:
 
     def execute(self, sql: str, params: tuple = ()) -> _Rows:
         with self._mutex:
-            return _Rows(self._db.execute(sql, params).fetchall())
+            try:
+                return _Rows(self._db.execute(sql, params).fetchall())
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    message = f"the catalog cannot grow ({exc}): free some disk space"
+                    raise DiskFullError(message) from None
+                raise
 
     def executescript(self, script: str) -> None:
         with self._mutex:
@@ -94,11 +100,15 @@ class Catalog:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            problems = [r[0] for r in self._db.execute("PRAGMA quick_check(5)").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"integrity check: {'; '.join(problems)}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise IndexError_(
-                f"the catalog {path} is unreadable ({exc}); it may be corrupt"
+            raise IndexCorruptError(
+                f"the catalog {path} is unreadable ({exc}); it may be corrupt: "
+                "`vidsearch doctor` checks it, `vidsearch doctor --repair` salvages what it can"
             ) from None
 
     def _migrate(self) -> None:

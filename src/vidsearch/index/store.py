@@ -24,8 +24,9 @@ from vidsearch.errors import IndexError_, ModelMismatchError
 from vidsearch.index.base import VectorIndex, VideoCatalog
 from vidsearch.index.catalog import Catalog
 from vidsearch.index.dialogue_base import DialogueIndex
-from vidsearch.index.edge import EdgeVectorIndex
+from vidsearch.index.guarded import open_edge_index
 from vidsearch.index.lock import IndexLock
+from vidsearch.index.space import SpaceGuard
 from vidsearch.index.thumbnails import ThumbnailStore
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class IndexStore:
         `server`: keep catalog and vectors there, unlocked (the store closes it)."""
         self.home = home
         self.server = server
+        if server is None:
+            SpaceGuard(home).check_open()  # a full disk would crash the shard: say so first
         self._lock = (
             IndexLock(home / "index.lock", holder=holder).acquire() if server is None else None
         )
@@ -107,7 +110,7 @@ class IndexStore:
                         f"the index in {self.where} is empty: index some videos first"
                     )
                 self._vectors = (
-                    EdgeVectorIndex(self.home / "index", int(dim))
+                    open_edge_index(self.home, int(dim), self.catalog)
                     if self.server is None
                     else self.server.vectors(int(dim))
                 )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from vidsearch.errors import DiskFullError
 
 THUMBNAIL_MAX_SIDE = 320
 THUMBNAIL_QUALITY = 82
@@ -23,12 +26,18 @@ class ThumbnailStore:
     def save(self, video_id: str, pts: int, image: np.ndarray) -> Path:
         """Write atomically (temp file + rename) so a kill never leaves half a JPEG."""
         target = self.path_for(video_id, pts)
-        target.parent.mkdir(parents=True, exist_ok=True)
         pil = Image.fromarray(image)
         pil.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE))
         tmp = target.with_suffix(".tmp")
-        pil.save(tmp, format="JPEG", quality=THUMBNAIL_QUALITY)
-        os.replace(tmp, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pil.save(tmp, format="JPEG", quality=THUMBNAIL_QUALITY)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(f"cannot write thumbnails in {self.root}: disk full") from None
+            raise
         return target
 
     def delete_video(self, video_id: str) -> None:
