@@ -15,6 +15,7 @@ import typer
 from vidsearch.config import Settings
 from vidsearch.data.cli import data_app
 from vidsearch.errors import VidsearchError
+from vidsearch.evaluation.cli import eval_app
 from vidsearch.types import DecodeMode, SearchMode
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(eval_app, name="eval")
 
 HomeOption = Annotated[
     Path | None,

@@ -112,7 +112,8 @@ def compare(
     picks = _resamples(a.size, rounds, seed)
     differences = (a - b)[picks].mean(axis=1)
     low, high = _bounds(differences, confidence)
-    tail = min((differences <= 0).mean(), (differences >= 0).mean())
+    at_zero = (differences == 0).mean() / 2  # resamples exactly at 0 count half to each side
+    tail = min((differences < 0).mean(), (differences > 0).mean()) + at_zero
     p_value = float(min(1.0, 2 * tail))
     difference = float(a.mean() - b.mean())
     significant = bool(low > 0 or high < 0)

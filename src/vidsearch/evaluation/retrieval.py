@@ -30,6 +30,7 @@ from vidsearch.evaluation.loaders import RetrievalSet
 ENGLISH = "en"
 IMAGE_BATCH = 32
 HISTOGRAM_BINS = np.linspace(-1.0, 1.0, 81)  # cosine similarity, 0.025 wide
+CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 QueryEncoder = Callable[[Sequence[str], str], np.ndarray]
 
@@ -107,6 +108,13 @@ class RetrievalResult:
                     for k in self.ks
                 },
                 **metrics.rank_summary(ranks),
+                "curve": {
+                    str(k): v
+                    for k, v in metrics.recall_at_k(
+                        ranks, sorted(set(CURVE_KS) | set(self.ks))
+                    ).items()
+                    if k <= max(int(ranks.max()), max(self.ks))
+                },
             }
 
         return {
@@ -187,7 +195,8 @@ class RetrievalEvaluator:
         test = self.test.in_language(language)
         gallery = self.gallery(contender.images)
         if len(test.images) != len(self.test.images):  # captions of that language only
-            keep = [self.test.image_ids.index(i) for i in test.image_ids]
+            position = {image_id: i for i, image_id in enumerate(self.test.image_ids)}
+            keep = [position[i] for i in test.image_ids]
             gallery = gallery[keep]
         texts = contender.queries([c.text for c in test.captions], language)
         return score(test, gallery, texts, label=contender.label, language=language, ks=self.ks)

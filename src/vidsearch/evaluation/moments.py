@@ -1,0 +1,199 @@
+"""Moment retrieval on videos with known answers: each query names ground-truth time spans;
+the videos are indexed with one sampling setting into a scratch data directory and searched
+as `vidsearch search` would, so sampling choices (interval, shot-aware, dedup, decode mode)
+are judged by accuracy as well as by speed.
+
+Queries file, JSON (a list) or JSON Lines (one object a line):
+
+    {"query": "a red car", "language": "en",
+     "spans": [{"video": "street.mp4", "start": 12.0, "end": 15.5}]}
+
+`language` is optional (detected from the script); any span counts. Metrics:
+
+- Recall@k at tIoU >= 0.5: a query counts when one of its first k moments is in a span's
+  video and overlaps that span with temporal IoU at least 0.5 (`evaluation.dialogue`'s rule);
+- time error of the best hit: for the highest-ranked moment in one of the query's videos,
+  the distance in seconds from its best frame to the nearest span of that video (0 inside);
+  averaged over queries that have such a moment in their top k (`located` says how many).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidsearch.encoders.base import Encoder
+from vidsearch.evaluation.dialogue import MIN_IOU, Target, first_hit
+from vidsearch.evaluation.errors import EvaluationError
+from vidsearch.media.sampler import SamplerConfig
+from vidsearch.types import DecodeMode, Moment, SearchMode
+
+DEFAULT_KS = (1, 5, 10)
+NO_CUTS = float("inf")  # cut thresholds that never fire: sampling by interval alone
+
+
+@dataclass(frozen=True, slots=True)
+class MomentQuery:
+    text: str
+    spans: tuple[Target, ...]
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How videos are sampled for the index being judged."""
+
+    interval: float = 2.0
+    decode: DecodeMode = DecodeMode.FAST
+    shots: bool = True  # a frame at every cut (shot-aware); False: by interval alone
+    dedup: bool = True  # skip near-duplicates of the last kept frame
+
+    @property
+    def label(self) -> str:
+        parts = [f"every {self.interval:g}s", str(self.decode)]
+        parts += [] if self.shots else ["no shots"]
+        parts += [] if self.dedup else ["no dedup"]
+        return ", ".join(parts)
+
+    def sampler_config(self) -> SamplerConfig:
+        config = SamplerConfig(interval=self.interval)
+        changes: dict[str, float] = {}
+        if not self.shots:
+            changes |= {"cut_hist_threshold": NO_CUTS, "cut_pixel_threshold": NO_CUTS}
+        if not self.dedup:
+            changes["duplicate_threshold"] = -1.0
+        return replace(config, **changes)
+
+
+def load_queries(path: Path) -> list[MomentQuery]:
+    """Queries with their spans from a JSON list or a JSON Lines file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvaluationError(f"cannot read the queries file {path}: {exc}") from None
+    try:
+        stripped = text.lstrip()
+        if stripped.startswith("["):
+            rows = json.loads(stripped)
+        else:
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise EvaluationError(f"{path} is not JSON or JSON Lines ({exc})") from None
+    queries = []
+    for number, row in enumerate(rows, 1):
+        try:
+            spans = tuple(
+                Target(str(s["video"]), float(s["start"]), float(s["end"])) for s in row["spans"]
+            )
+            query = MomentQuery(
+                str(row.get("query") or row["text"]).strip(), spans, row.get("language")
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EvaluationError(
+                f"{path}: query {number} needs 'query' and 'spans' of "
+                f"{{'video', 'start', 'end'}} ({exc!r})"
+            ) from None
+        if not query.text or not spans or any(s.end <= s.start for s in spans):
+            raise EvaluationError(f"{path}: query {number} has no text, no spans or an empty span")
+        queries.append(query)
+    if not queries:
+        raise EvaluationError(f"{path} has no queries")
+    return queries
+
+
+def time_error(moments: Sequence[Moment], spans: Sequence[Target]) -> float | None:
+    """Seconds from the best frame of the highest-ranked moment in a span's video to the
+    nearest span of that video (0 inside); None when no moment is in any span's video."""
+    videos = {s.video for s in spans}
+    for moment in moments:
+        if moment.video in videos:
+            t = moment.timestamp
+            return min(max(s.start - t, 0.0, t - s.end) for s in spans if s.video == moment.video)
+    return None
+
+
+@dataclass(slots=True)
+class MomentResult:
+    label: str
+    sampling: Sampling
+    ks: tuple[int, ...]
+    ranks: list[int | None] = field(default_factory=list)  # first hit at tIoU >= 0.5
+    errors: list[float | None] = field(default_factory=list)
+    frames: int = 0
+    index_seconds: float = 0.0
+    search_seconds: float = 0.0
+
+    def hits(self, k: int) -> np.ndarray:
+        return np.array([r is not None and r <= k for r in self.ranks], dtype=np.float64)
+
+    def to_json(self) -> dict[str, Any]:
+        located = [e for e in self.errors if e is not None]
+        return {
+            "label": self.label,
+            "sampling": {
+                "interval": self.sampling.interval,
+                "decode": str(self.sampling.decode),
+                "shots": self.sampling.shots,
+                "dedup": self.sampling.dedup,
+            },
+            "queries": len(self.ranks),
+            "min_iou": MIN_IOU,
+            "recall": {f"R@{k}": float(self.hits(k).mean()) for k in self.ks},
+            "mean_time_error": float(np.mean(located)) if located else None,
+            "located": len(located),
+            "frames_indexed": self.frames,
+            "index_seconds": round(self.index_seconds, 3),
+            "search_ms_per_query": round(1000 * self.search_seconds / max(1, len(self.ranks)), 2),
+        }
+
+
+def evaluate_moments(
+    videos: Sequence[Path],
+    queries: Sequence[MomentQuery],
+    encoder: Encoder,
+    home: Path,
+    *,
+    sampling: Sampling = Sampling(),
+    ks: Sequence[int] = DEFAULT_KS,
+    label: str | None = None,
+) -> MomentResult:
+    """Index `videos` into the empty data directory `home` with `sampling`, then run every
+    query; a video a query names must be among `videos` (by file name)."""
+    from vidsearch.index.store import IndexStore
+    from vidsearch.ingest import Ingestor
+    from vidsearch.media import FrameSampler
+    from vidsearch.search import Searcher
+
+    names = {Path(v).name for v in videos}
+    unknown = sorted({s.video for q in queries for s in q.spans} - names)
+    if unknown:
+        raise EvaluationError(f"queries name videos that are not given: {', '.join(unknown)}")
+    ks = tuple(sorted(set(ks)))
+    result = MomentResult(label or f"{encoder.name} ({sampling.label})", sampling, ks)
+    with IndexStore(home) as store:
+        ingestor = Ingestor(
+            store, encoder, FrameSampler(sampling.sampler_config()), decode_mode=sampling.decode
+        )
+        started = time.perf_counter()
+        for path in videos:
+            report = ingestor.index_file(Path(path))
+            if report.error:
+                raise EvaluationError(f"{path}: {report.error}")
+            result.frames += report.frames
+        result.index_seconds = time.perf_counter() - started
+        searcher = Searcher(store, encoder)
+        started = time.perf_counter()
+        for query in queries:
+            found = searcher.search_text(
+                query.text, language=query.language, mode=SearchMode.VISUAL, top_k=max(ks)
+            )
+            result.ranks.append(first_hit(found.moments, query.spans))
+            result.errors.append(time_error(found.moments, query.spans))
+        result.search_seconds = time.perf_counter() - started
+    return result
