@@ -22,6 +22,17 @@ def _train_text_tower(base: Path, world: Path, into: Path) -> Path:
     """Contrastive training of the text tower only, against the frozen image tower's vectors
     of the training images (a few seconds on a CPU)."""
     import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: threads only contend on a shared machine
+    try:
+        return _train(base, world, into)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(base: Path, world: Path, into: Path) -> Path:
+    import torch
     from transformers import AutoTokenizer, CLIPModel
 
     from vidsearch.encoders import ClipEncoder
