@@ -134,15 +134,17 @@ def serve(path: Path, n: int, count: int) -> dict:
             "recall_at_10": float(np.mean(recalls)),
         }
     results["rss_mb"] = _rss_mb()
+    results["rss_anon_mb"] = _rss_mb("RssAnon:")  # heap: what the process really holds
+    results["rss_file_mb"] = _rss_mb("RssFile:")  # mmapped index pages (reclaimable cache)
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     index.close()
     return results
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS:") -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
