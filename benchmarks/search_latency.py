@@ -228,7 +228,8 @@ def main() -> None:
         print(
             f"{n:>9,} vectors: build {figures['upsert_s']:.0f}s upsert + "
             f"{figures['optimize_s']:.0f}s optimize, {figures['disk_mb']:.0f} MB on disk, "
-            f"serving RSS {figures['rss_mb']:.0f} MB",
+            f"serving RSS {figures['rss_mb']:.0f} MB ({figures['rss_anon_mb']:.0f} MB heap, "
+            f"{figures['rss_file_mb']:.0f} MB mapped index files)",
             flush=True,
         )
         print(
