@@ -136,6 +136,8 @@ def test_a_second_process_is_refused_with_the_holders_pid(
                 ("search", "a red scene"),
                 ("videos",),
                 ("remove", "clip0.mp4"),
+                ("doctor", "--repair"),
+                ("snapshot", tmp_path / "snapshot"),
             ]
             for args in others:
                 result = vidsearch(*args, home=home, timeout=60)

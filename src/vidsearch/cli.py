@@ -320,6 +320,92 @@ def remove_command(
     typer.echo(f"removed {name}")
 
 
+@app.command("doctor")
+def doctor_command(
+    home: HomeOption = None,
+    model: ModelOption = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Fix what is found: drop orphans, redo damaged videos, rebuild an unreadable "
+            "index from the videos' files",
+        ),
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            help="With --repair: max seconds between sampled frames, as when indexing [default: 2]",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the index (catalog, vectors, thumbnails) for damage; --repair fixes it.
+
+    Videos that must be indexed again are, from their files: give --interval (and --model)
+    as when they were indexed. Exit code 0 when the index is healthy (incomplete videos are
+    notes, not errors)."""
+    from vidsearch import cli_maintenance
+
+    settings = _settings(home=home, model=model)
+    result = None
+    reindexed: list[str] = []
+    with _errors():
+        report = cli_maintenance.check(settings.home)
+        if repair:
+            result = cli_maintenance.fix(report)
+            cli_maintenance.print_actions(result)
+            if result.reindex:
+                paths = [Path(v.path) for v in result.reindex]
+                try:
+                    index_command(
+                        paths, home=settings.home, model=settings.model, interval=interval
+                    )
+                except typer.Exit:
+                    pass  # the files that failed were named; the report below tells the rest
+                reindexed = [v.name for v in result.reindex]
+            report = cli_maintenance.check(settings.home)
+    cli_maintenance.print_report(report, result, reindexed, as_json)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command("snapshot")
+def snapshot_command(
+    dest: Annotated[Path, typer.Argument(help="A new folder to write the snapshot into")],
+    home: HomeOption = None,
+) -> None:
+    """Copy the index (catalog, vectors, thumbnails) into a checksummed snapshot folder."""
+    from vidsearch.cli_maintenance import print_snapshot
+    from vidsearch.index.snapshot import take_snapshot
+
+    settings = _settings(home=home)
+    with _errors():
+        manifest = take_snapshot(settings.home, dest)
+    print_snapshot(manifest, dest, "snapshot of")
+
+
+@app.command("restore")
+def restore_command(
+    snapshot: Annotated[Path, typer.Argument(help="A folder written by `vidsearch snapshot`")],
+    home: HomeOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing index (it is moved aside)")
+    ] = False,
+) -> None:
+    """Restore an index from a snapshot, after checking every file's checksum."""
+    from vidsearch.cli_maintenance import print_snapshot
+    from vidsearch.index.snapshot import restore_snapshot
+
+    settings = _settings(home=home)
+    with _errors():
+        manifest, replaced = restore_snapshot(snapshot, settings.home, force=force)
+    print_snapshot(manifest, settings.home, "restored")
+    if replaced is not None:
+        typer.echo(f"the index that was there is kept in {replaced}", err=True)
+
+
 @app.command("models")
 def models_command(as_json: JsonOption = False) -> None:
     """List the model bundles: an image encoder and the text encoders aligned with it.

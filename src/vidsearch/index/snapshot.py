@@ -1,0 +1,239 @@
+"""`vidsearch snapshot DEST` / `vidsearch restore DEST`: a consistent copy of an index and back.
+
+A snapshot is a folder:
+
+    manifest.json     format, vidsearch version, time, model, counts, every file's sha256
+    catalog.sqlite    copied with SQLite's backup API (a consistent copy, its WAL included)
+    index/            the frame shard, file for file (holes kept)
+    dialogue/         the subtitle cue shard, if there is one
+    thumbnails/
+
+It is taken while holding the index lock, so no process writes while it is copied; the shards
+on disk are then as their last writer flushed them (a killed writer's WAL is replayed on
+load, as on any open). The copy is written as `DEST.partial` and renamed when complete and
+checked: its catalog passes the integrity check and its shards load with the counts the
+manifest records. (Qdrant Edge's own snapshot calls restore a shard from a server's
+snapshot; they do not write one, so vidsearch copies files.)
+
+Restoring checks every checksum first, then replaces the index of the data directory; the
+index found there (if `--force` allowed replacing one) is moved to `replaced-<time>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from vidsearch import __version__
+from vidsearch.errors import ConfigError, IndexCorruptError
+from vidsearch.index.catalog import SCHEMA_VERSION
+from vidsearch.index.copying import copy_tree, files_under, sha256_file
+from vidsearch.index.doctor import (
+    CATALOG_FILE,
+    DIALOGUE_DIR,
+    FRAMES_DIR,
+    THUMBNAILS_DIR,
+    read_catalog,
+)
+from vidsearch.index.lock import IndexLock
+from vidsearch.index.space import SpaceGuard, allocated_bytes
+
+SNAPSHOT_FORMAT = 1
+MANIFEST_FILE = "manifest.json"
+SHARDS = (FRAMES_DIR, DIALOGUE_DIR)
+FOLDERS = (*SHARDS, THUMBNAILS_DIR)
+# What a data directory's index is made of (uploads/ and the lock are not part of it).
+INDEX_PARTS = (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm", *FOLDERS)
+
+
+@dataclass(slots=True)
+class SnapshotManifest:
+    format: int
+    vidsearch_version: str
+    created_at: str
+    source: str
+    catalog_schema: int
+    meta: dict[str, str]
+    videos: int
+    complete_videos: int
+    frames: int  # recorded for complete videos
+    points: dict[str, int]  # per shard
+    files: dict[str, dict[str, object]] = field(default_factory=dict)  # path -> size, sha256
+
+    @classmethod
+    def read(cls, folder: Path) -> SnapshotManifest:
+        path = folder / MANIFEST_FILE
+        try:
+            data = json.loads(path.read_text())
+            manifest = cls(**data)
+        except FileNotFoundError:
+            message = f"{folder} is not a vidsearch snapshot (it has no {MANIFEST_FILE})"
+            raise ConfigError(message) from None
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorruptError(f"the snapshot manifest {path} is unreadable: {exc}") from None
+        if manifest.format > SNAPSHOT_FORMAT:
+            raise ConfigError(
+                f"the snapshot {folder} has format {manifest.format}, newer than this vidsearch "
+                f"reads ({SNAPSHOT_FORMAT}); upgrade vidsearch"
+            )
+        return manifest
+
+
+def _count_points(shard_dir: Path) -> int:
+    try:
+        shard = qe.EdgeShard.load(str(shard_dir), None)
+    except Exception as exc:  # qdrant_edge raises bare Exception
+        raise IndexCorruptError(f"the shard {shard_dir} does not load: {exc}") from None
+    try:
+        return int(shard.count(qe.CountRequest(exact=True)))
+    finally:
+        shard.close()
+
+
+def _describe(folder: Path, source: str) -> SnapshotManifest:
+    """Counts of the index in `folder` (loading its shards: they must load)."""
+    try:
+        videos, meta = read_catalog(folder / CATALOG_FILE)
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        raise IndexCorruptError(f"the catalog in {folder} is damaged: {exc}") from None
+    points = {s: _count_points(folder / s) for s in SHARDS if (folder / s / "segments").is_dir()}
+    frames = sum(v.frames for v in videos if v.complete)
+    if points.get(FRAMES_DIR, 0) < frames:
+        raise IndexCorruptError(
+            f"the index in {source} is damaged: its complete videos have {frames} frames, its "
+            f"vector index {points.get(FRAMES_DIR, 0)}; `vidsearch doctor --repair` first"
+        )
+    return SnapshotManifest(
+        format=SNAPSHOT_FORMAT,
+        vidsearch_version=__version__,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        source=source,
+        catalog_schema=SCHEMA_VERSION,
+        meta=meta,
+        videos=len(videos),
+        complete_videos=sum(v.complete for v in videos),
+        frames=frames,
+        points=points,
+    )
+
+
+def take_snapshot(home: Path, dest: Path) -> SnapshotManifest:
+    """Copy the index of `home` into the new folder `dest`."""
+    if not (home / CATALOG_FILE).is_file():
+        raise ConfigError(f"there is no index in {home} to snapshot")
+    if dest.exists():
+        raise ConfigError(f"{dest} already exists: give the snapshot a new folder")
+    partial = dest.with_name(f"{dest.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted snapshot
+    needed = sum(allocated_bytes(home / part) for part in FOLDERS if (home / part).exists())
+    SpaceGuard(dest.parent).check_write(f"write a snapshot into {dest.parent}", extra=needed)
+    partial.mkdir(parents=True)
+    try:
+        with IndexLock(home / "index.lock", holder=f"vidsearch snapshot into {dest}"):
+            source = sqlite3.connect(home / CATALOG_FILE)
+            target = sqlite3.connect(partial / CATALOG_FILE)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+            for part in FOLDERS:
+                if (home / part).is_dir():
+                    copy_tree(home / part, partial / part)
+        manifest = _describe(partial, str(home))
+        for relative in files_under(partial):
+            path = partial / relative
+            manifest.files[str(relative)] = {
+                "size": path.stat().st_size,
+                "sha256": sha256_file(path),
+            }
+        (partial / MANIFEST_FILE).write_text(json.dumps(asdict(manifest), indent=1))
+        os.sync()  # everything on disk before the snapshot gets its final name
+        os.replace(partial, dest)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return manifest
+
+
+def verify_snapshot(folder: Path) -> SnapshotManifest:
+    """The manifest, after checking that every file is there, unchanged, and nothing else."""
+    manifest = SnapshotManifest.read(folder)
+    present = {str(p) for p in files_under(folder)} - {MANIFEST_FILE}
+    missing = sorted(set(manifest.files) - present)
+    extra = sorted(present - set(manifest.files))
+    if missing or extra:
+        what = f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}"
+        raise IndexCorruptError(f"the snapshot {folder} is incomplete or altered: {what}")
+    for relative, expected in manifest.files.items():
+        path = folder / relative
+        if path.stat().st_size != expected["size"] or sha256_file(path) != expected["sha256"]:
+            raise IndexCorruptError(
+                f"the snapshot {folder} is damaged: {relative} does not match its checksum"
+            )
+    return manifest
+
+
+def restore_snapshot(source: Path, home: Path, *, force: bool = False) -> tuple[
+    SnapshotManifest, Path | None
+]:  # fmt: skip
+    """Replace the index of `home` with the snapshot `source`; (its manifest, the folder
+    the replaced index was moved to, if there was one)."""
+    manifest = verify_snapshot(source)
+    home.mkdir(parents=True, exist_ok=True)
+    SpaceGuard(home).check_write("restore the snapshot", extra=allocated_bytes(source))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with IndexLock(home / "index.lock", holder=f"vidsearch restore from {source}"):
+        present = [p for p in INDEX_PARTS if (home / p).exists()]
+        if present and not force:
+            raise ConfigError(
+                f"{home} already holds an index; pass --force to replace it (it is moved to "
+                f"{home / ('replaced-' + stamp)}, not deleted)"
+            )
+        staging = home / f".restore-{stamp}"
+        copy_tree(source, staging)
+        (staging / MANIFEST_FILE).unlink()
+        replaced = home / f"replaced-{stamp}" if present else None
+        if replaced is not None:
+            replaced.mkdir()
+            for part in present:
+                os.replace(home / part, replaced / part)
+        for part in os.listdir(staging):
+            os.replace(staging / part, home / part)
+        staging.rmdir()
+        try:
+            restored = _describe(home, str(home))
+            if (restored.videos, restored.frames, restored.points) != (
+                manifest.videos,
+                manifest.frames,
+                manifest.points,
+            ):
+                raise IndexCorruptError(
+                    f"the restored index does not match the snapshot's manifest: {restored.videos} "
+                    f"videos, {restored.points} points instead of {manifest.videos}, "
+                    f"{manifest.points}"
+                )
+        except IndexCorruptError:
+            _undo(home, replaced, stamp)
+            raise
+    return manifest, replaced
+
+
+def _undo(home: Path, replaced: Path | None, stamp: str) -> None:
+    """Put the index that was there back; keep the failed restore aside."""
+    failed = home / f"restore-failed-{stamp}"
+    failed.mkdir()
+    for part in INDEX_PARTS:
+        if (home / part).exists():
+            os.replace(home / part, failed / part)
+    if replaced is not None:
+        for part in os.listdir(replaced):
+            os.replace(replaced / part, home / part)
+        replaced.rmdir()
