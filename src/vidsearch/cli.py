@@ -16,6 +16,7 @@ from vidsearch.config import Settings
 from vidsearch.data.cli import data_app
 from vidsearch.errors import VidsearchError
 from vidsearch.evaluation.cli import eval_app
+from vidsearch.train.cli import train_app
 from vidsearch.types import DecodeMode, SearchMode
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
 
 HomeOption = Annotated[
     Path | None,

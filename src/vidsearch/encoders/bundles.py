@@ -2,11 +2,13 @@
 
 A frame index is bound to one image encoder (its identity); any text encoder aligned with that
 image encoder can query it. A bundle names that pairing, with the languages each text encoder
-reads, in order of preference. Bundles come from three places, tried in this order:
+reads, in order of preference. Bundles come from four places, tried in this order:
 
 1. the shipped registry `BUNDLES`, by name (`clip-b32`, `multilingual-b32`, `clipfa`);
 2. a local bundle directory holding a `bundle.json` manifest (models trained by vidsearch);
-3. a CLIP checkpoint (hub id or directory): its own image and English text tower.
+3. a bundle registered in MLflow, `models:/NAME/VERSION` or `models:/NAME@ALIAS`, downloaded
+   once into the cache (`registered.py`);
+4. a CLIP checkpoint (hub id or directory): its own image and English text tower.
 
 This module only describes and validates; `model_bundle.open_bundle` loads.
 """
@@ -22,6 +24,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from vidsearch.config import default_cache
+from vidsearch.encoders.registered import fetch_registered_bundle, is_registered
 from vidsearch.errors import ConfigError
 from vidsearch.text.language import ENGLISH, PERSIAN, UNDETERMINED
 
@@ -178,9 +182,12 @@ def clip_bundle(ref: str) -> BundleSpec:
     )
 
 
-def resolve_bundle(ref: str) -> BundleSpec:
-    """The bundle `ref` means: a shipped name, a bundle directory, or a CLIP checkpoint."""
+def resolve_bundle(ref: str, *, cache_dir: Path | None = None) -> BundleSpec:
+    """The bundle `ref` means: a shipped name, a bundle directory, a registered bundle
+    (downloaded into `cache_dir`, default vidsearch's cache), or a CLIP checkpoint."""
     ref = ref.strip()
+    if is_registered(ref):
+        return read_bundle(fetch_registered_bundle(ref, cache_dir or default_cache()))
     if ref in BUNDLES:
         return BUNDLES[ref]
     if ref in ALIASES:

@@ -248,7 +248,7 @@ def open_text_encoder(
 
 def open_bundle(ref: str, options: EncoderOptions) -> ModelBundle:
     """The bundle `ref` names (see `bundles.resolve_bundle`), its image encoder located."""
-    spec = resolve_bundle(ref)
+    spec = resolve_bundle(ref, cache_dir=options.cache_dir)
     image = open_image_encoder(spec.image, options)
     return ModelBundle(
         spec, image, lambda text: open_text_encoder(text, options, image), name=ref.strip()
