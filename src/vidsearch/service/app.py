@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from vidsearch import __version__
 from vidsearch.config import Settings
@@ -20,6 +21,7 @@ from vidsearch.service.context import ServiceContext
 from vidsearch.service.docs import install_docs
 from vidsearch.service.engine import Engine
 from vidsearch.service.errors import install_error_handlers
+from vidsearch.service.hardening import RequestGuard, SecurityHeaders
 from vidsearch.service.jobs import JobRunner
 from vidsearch.service.metrics import ServiceMetrics
 from vidsearch.service.routes import compat, health, jobs, media, search, videos, web
@@ -82,6 +84,19 @@ def create_app(
     app.state.vidsearch = ServiceContext(settings, service, engine, runner, metrics)
     install_error_handlers(app)
     metrics.instrument(app)
+    if service.cors_origins:  # off unless asked for
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=service.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type", "Range"],
+        )
+    app.add_middleware(
+        RequestGuard,
+        idle_timeout_s=service.body_idle_timeout_s,
+        min_bytes_per_s=service.body_min_bytes_per_s,
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, errors included
     metrics.watch_index(engine.index_stats)
     for module in (health, search, videos, jobs, media, web):
         app.include_router(module.router)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidsearch.service.hardening import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MIN_BYTES_PER_S
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024**3
@@ -24,3 +26,14 @@ class ServiceSettings(BaseSettings):
     protect_reads: bool = Field(False, description="Require the API key for searches too")
     max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, ge=1, description="Largest video")
     max_image_bytes: int = Field(DEFAULT_MAX_IMAGE_BYTES, ge=1, description="Largest query image")
+    body_idle_timeout_s: float = Field(
+        DEFAULT_IDLE_TIMEOUT_S, gt=0, description="An upload that sends nothing this long gets 408"
+    )
+    body_min_bytes_per_s: int = Field(
+        DEFAULT_MIN_BYTES_PER_S, ge=0, description="Slowest average upload rate accepted"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins other web sites may call the API from (JSON: ["https://a.b"]); '
+        "none by default: CORS is off",
+    )

@@ -55,6 +55,7 @@ class _FilePartWriter:
         self._field = bytearray()
         self._value = bytearray()
         self._in_file = False
+        self.ended = False  # the closing boundary was read
         self.parser: MultipartParser | None = None
 
     def make_parser(self, boundary: bytes) -> MultipartParser:
@@ -68,6 +69,7 @@ class _FilePartWriter:
                 "on_headers_finished": self._headers_finished,
                 "on_part_data": self._part_data,
                 "on_part_end": self._part_end,
+                "on_end": self._end,
             },
         )
         return self.parser
@@ -110,6 +112,9 @@ class _FilePartWriter:
             self._out.close()
             self._out = None
         self._in_file = False
+
+    def _end(self) -> None:
+        self.ended = True
 
     def close(self) -> None:
         if self._out is not None:
@@ -183,10 +188,16 @@ async def receive_upload(
     except MultipartParseError as exc:
         writer.discard()
         raise ApiError(400, f"the multipart body is malformed: {exc}") from None
-    except BaseException:  # client went away, server stopping
+    except ClientDisconnect:
+        writer.discard()
+        raise ApiError(400, "the client went away during the upload") from None
+    except BaseException:  # server stopping
         writer.discard()
         raise
     writer.close()
+    if not writer.ended:
+        writer.discard()
+        raise ApiError(400, "the multipart body ends before its closing boundary (cut short?)")
     if writer.name is None or writer.path is None:
         raise ApiError(400, f"the form has no '{FILE_FIELD}' field with a file")
     if writer.size == 0:
