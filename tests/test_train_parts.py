@@ -122,7 +122,10 @@ def test_info_nce_is_symmetric_cross_entropy_and_masks_other_positives() -> None
 
 def test_logit_scale_learns_or_not_and_is_clamped() -> None:
     scale = LogitScale(0.07)
-    assert math.isclose(float(scale().detach()), 1 / 0.07, rel_tol=1e-5) and scale.log_scale.requires_grad
+    assert (
+        math.isclose(float(scale().detach()), 1 / 0.07, rel_tol=1e-5)
+        and scale.log_scale.requires_grad
+    )
     assert not LogitScale(0.5, learn=False).log_scale.requires_grad
     assert math.isclose(float(LogitScale(0.001)().detach()), 100.0, rel_tol=1e-5)
 

@@ -10,13 +10,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 from typer.core import TyperGroup
 
 from vidsearch.errors import VidsearchError
+
+if TYPE_CHECKING:
+    from vidsearch.config import Settings
 
 DEFAULT_COMMAND = "run"
 
@@ -53,10 +56,15 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _cache_dir() -> Path:
+def _settings() -> Settings:
+    """VIDSEARCH_* settings: where ONNX exports are cached, which encoder backend runs."""
     from vidsearch.config import Settings
 
-    return Settings().cache_dir  # VIDSEARCH_CACHE_DIR, where ONNX exports are kept
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError
+        typer.echo(f"error: invalid setting: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @train_app.command(DEFAULT_COMMAND)
@@ -72,10 +80,15 @@ def run_command(
     from vidsearch.train.config import load_config
     from vidsearch.train.runner import train
 
+    settings = _settings()
     with _errors():
-        settings = load_config(config)
-        options = EncoderOptions(cache_dir=_cache_dir(), threads=settings.optim.threads)
-        result = train(settings, restart=restart, notify=_echo, encoder_options=options)
+        training = load_config(config)
+        options = EncoderOptions(
+            cache_dir=settings.cache_dir,
+            backend=settings.backend,
+            threads=training.optim.threads or settings.threads,
+        )
+        result = train(training, restart=restart, notify=_echo, encoder_options=options)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
@@ -110,7 +123,8 @@ def proof_command(
             directory,
             QUICK if quick else ProofPlan(),
             tracking_uri=tracking_uri,
-            cache_dir=_cache_dir(),
+            cache_dir=_settings().cache_dir,
+            backend=_settings().backend,
             notify=_echo,
         )
     if as_json:

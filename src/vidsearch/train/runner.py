@@ -49,7 +49,7 @@ class TrainResult:
     bundle: Path
     best_epoch: int | None
     metrics: dict[str, float]  # the best epoch's validation metrics
-    baseline: dict[str, float]  # before any training (empty when resumed past it)
+    baseline: dict[str, float]  # before any training (kept in the checkpoint)
     epochs: int
     steps: int
     seconds: float  # this invocation
