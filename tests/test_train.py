@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from typer.testing import CliRunner
 
 from train_support import (
@@ -20,7 +21,9 @@ from train_support import (
     write_small_world,
 )
 from vidsearch.cli import app
+from vidsearch.data.dataset import Dataset
 from vidsearch.data.errors import DatasetError
+from vidsearch.data.records import CaptionRecord, Split
 from vidsearch.encoders.bundles import read_bundle
 from vidsearch.encoders.model_bundle import open_bundle
 from vidsearch.errors import ConfigError
@@ -28,7 +31,7 @@ from vidsearch.testing.tiny_model import TINY_DIM
 from vidsearch.train.bundle_output import TRAINING_MANIFEST
 from vidsearch.train.checkpoint import Checkpoints
 from vidsearch.train.config import parse_config
-from vidsearch.train.errors import CheckpointError
+from vidsearch.train.errors import CheckpointError, TrainError
 from vidsearch.train.runner import train
 
 QUERY_FA = "دایره قرمز در وسط"
@@ -228,6 +231,15 @@ def test_bad_input_is_named(world: Path, tiny_model: Path, cache: Path, tmp_path
                 tiny_model,
                 text={"distillation": 1.0, "teacher_language": "de"},
             ),
+            encoder_options=options(cache),
+        )
+    single = tmp_path / "single"
+    with Dataset.open(single, create=True) as dataset:
+        dataset.add_image("s-1", Image.new("RGB", (32, 32)), source="s", split=Split.TRAIN)
+        dataset.upsert_caption(CaptionRecord("s-1", "fa", "s", 0, "دایره قرمز"))
+    with pytest.raises(TrainError, match="no batch of two or more captions"):
+        train(
+            text_config(tmp_path / "e", single, tiny_model, data={"validation_split": "train"}),
             encoder_options=options(cache),
         )
     with pytest.raises(ConfigError, match="unknown model bundle 'clip-b23'"):

@@ -118,13 +118,14 @@ def proof_command(
     Persian search in a generated video."""
     from vidsearch.train.proof import QUICK, ProofPlan, run_proof
 
+    settings = _settings()
     with _errors():
         report = run_proof(
             directory,
             QUICK if quick else ProofPlan(),
             tracking_uri=tracking_uri,
-            cache_dir=_settings().cache_dir,
-            backend=_settings().backend,
+            cache_dir=settings.cache_dir,
+            backend=settings.backend,
             notify=_echo,
         )
     if as_json:

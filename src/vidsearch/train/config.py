@@ -41,7 +41,7 @@ class Kind(StrEnum):
 
 
 class Precision(StrEnum):
-    AUTO = "auto"  # CUDA: bf16 if supported, else fp16; CPU: fp32 (bf16 is slower without AMX)
+    AUTO = "auto"  # CUDA: bf16 if supported, else fp16; CPU: fp32 (bf16 pays only with AMX)
     FP32 = "fp32"
     BF16 = "bf16"
     FP16 = "fp16"  # CUDA only (with a gradient scaler)
@@ -154,7 +154,7 @@ class TrainConfig(BaseModel):
     kind: Kind = Kind.TEXT
     name: str = Field("vidsearch-fa", pattern=r"^[\w.\-]+$", description="The bundle's name")
     output: Path
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     bundle: str = Field(
         DEFAULT_BUNDLE,
         description="kind text: bundle name or directory (or CLIP id) whose image encoder is "

@@ -54,7 +54,8 @@ def image_vectors(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """(len(image_ids), dim) unit vectors of the dataset's images."""
-    hashes = [f"{i}:{dataset.image(i).sha256 if dataset.image(i) else ''}" for i in image_ids]
+    records = [dataset.image(i) for i in image_ids]
+    hashes = [f"{i}:{r.sha256 if r else ''}" for i, r in zip(image_ids, records, strict=True)]
     path = cache_dir / f"images-{_key(encoder.identity, hashes)}.npy"
 
     def compute() -> np.ndarray:

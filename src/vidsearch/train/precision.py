@@ -2,8 +2,8 @@
 scaling (fp16 only).
 
 `auto` picks bf16 on a CUDA GPU that supports it, else fp16 there; fp32 on a CPU, where bf16
-autocast is slower than fp32 without AMX and small models gain nothing. `bf16` may be asked
-for on a CPU too.
+pays only on CPUs that compute it natively (AMX) and small models gain nothing. `bf16` may be
+asked for on a CPU too.
 """
 
 from __future__ import annotations

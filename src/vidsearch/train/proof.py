@@ -205,10 +205,10 @@ def _prove(
     test_fa = load_pairs(dataset, split="test", language=LANGUAGE, captions=CaptionChoice.FIRST)
     test_en = load_pairs(dataset, split="test", language="en", captions=CaptionChoice.FIRST)
     untrained = _untrained_bundle(directory, text_config, dataset)
-    measure = dict(dataset=dataset, options=options, cache=directory / "cache")
-    trained = _recall(persian.bundle, test_fa, **measure)
-    before = _recall(untrained, test_fa, **measure)
-    english = _recall(persian.bundle, test_en, **measure)
+    cache = directory / "cache"
+    trained = _recall(persian.bundle, test_fa, dataset, options, cache)
+    before = _recall(untrained, test_fa, dataset, options, cache)
+    english = _recall(persian.bundle, test_en, dataset, options, cache)
     seconds["evaluate"], clock = time.monotonic() - clock, time.monotonic()
 
     notify("5/5 a video of test scenes, indexed and searched in Persian")
@@ -269,7 +269,7 @@ def _untrained_bundle(directory: Path, config: TrainConfig, dataset: Dataset) ->
 
 
 def _recall(
-    bundle_dir: Path, pairs: CaptionPairs, *, dataset: Dataset, options: EncoderOptions, cache: Path
+    bundle_dir: Path, pairs: CaptionPairs, dataset: Dataset, options: EncoderOptions, cache: Path
 ) -> dict[str, float]:
     """Recall@k of `pairs`' queries through a saved bundle, routed by language like a search."""
     retrieval = pairs.retrieval()

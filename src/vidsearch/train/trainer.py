@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from vidsearch.train.checkpoint import Checkpoints, Progress, restore_rng, rng_states
+from vidsearch.train.errors import TrainError
 from vidsearch.train.metrics import PRIMARY
 from vidsearch.train.precision import Mixed
 
@@ -123,7 +124,13 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             task.parameter_groups(), weight_decay=options.weight_decay
         )
-        self.steps_per_epoch = math.ceil(len(task.batches(0)) / options.accumulation)
+        batches = len(task.batches(0))
+        if not batches:
+            raise TrainError(
+                "the training split gives no batch of two or more captions: add data or "
+                "lower optim.batch_size"
+            )
+        self.steps_per_epoch = math.ceil(batches / options.accumulation)
         self.total_steps = self.steps_per_epoch * options.epochs
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, schedule(self.total_steps, options.warmup)
