@@ -51,6 +51,7 @@ SEED_CLIPS = 6
 UPLOAD_CLIPS = 4
 READY_TIMEOUT_S = 300
 JOB_TIMEOUT_S = 120
+KEEPALIVE_S = 2.0
 
 
 def free_port() -> int:
@@ -167,7 +168,13 @@ async def sampler(pid: int, deadline: float, tally: Tally) -> None:
 
 async def soak(url: str, pid: int, seeds: list[Path], uploads: list[Path], args) -> Tally:
     tally = Tally()
-    limits = httpx.Limits(max_connections=args.clients + 4, max_keepalive_connections=args.clients)
+    # idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them: a
+    # request sent on a connection the server is closing fails without any server fault
+    limits = httpx.Limits(
+        max_connections=args.clients + 4,
+        max_keepalive_connections=args.clients,
+        keepalive_expiry=KEEPALIVE_S,
+    )
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         for clip in seeds:  # the index the searches run over; kept
             with clip.open("rb") as file:
