@@ -10,7 +10,9 @@ a free port of 127.0.0.1 as a child process, seeds the index, then for `--second
   * one uploader cycles through the clips: POST /videos, follow the job to its end,
     DELETE the video, next clip (so the index stays the same size: memory growth is not
     explained by more data);
-  * the server's RSS (from /proc) is sampled every second.
+  * the server's RSS (from /proc) is sampled every second, split into anonymous memory
+    (the heap: a leak shows here) and file-backed pages (mostly the index's memory-mapped
+    files, which grow as points are added, even deleted ones, until segments are optimised).
 Reports requests/s, latency p50/p90/p99/max, status counts, 5xx and transport errors, upload
 cycles, and the RSS trend: its least-squares slope over the second half of the run (after
 warm-up allocations) and the first- vs second-half means. Prints a table and, last, one JSON
@@ -60,12 +62,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int) -> tuple[int, int]:
+    """(anonymous, file-backed) resident bytes: the heap, and the mapped index files."""
+    values = {}
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+            key, _, rest = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                values[key] = int(rest.split()[0]) * 1024
+    return values["RssAnon"], values["RssFile"] + values.get("RssShmem", 0)
 
 
 def prepare(workdir: Path, model: Path | None) -> tuple[Path, list[Path], list[Path]]:
@@ -94,7 +99,7 @@ class Tally:
     error_examples: list[str] = field(default_factory=list)
     uploads: int = 0
     upload_failures: list[str] = field(default_factory=list)
-    rss: list[tuple[float, int]] = field(default_factory=list)
+    rss: list[tuple[float, int, int]] = field(default_factory=list)  # time, anon, file
 
     def record(self, status: int, seconds: float) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -162,7 +167,7 @@ async def uploader(http: httpx.AsyncClient, clips: list[Path], deadline: float, 
 async def sampler(pid: int, deadline: float, tally: Tally) -> None:
     started = time.monotonic()
     while time.monotonic() < deadline:
-        tally.rss.append((time.monotonic() - started, rss_bytes(pid)))
+        tally.rss.append((time.monotonic() - started, *rss_bytes(pid)))
         await asyncio.sleep(1.0)
 
 
@@ -201,10 +206,15 @@ async def soak(url: str, pid: int, seeds: list[Path], uploads: list[Path], args)
 
 def summarize(tally: Tally, seconds: float, clients: int) -> dict[str, object]:
     latencies = np.array(tally.latencies) * 1000
-    times = np.array([t for t, _ in tally.rss])
-    rss = np.array([r for _, r in tally.rss]) / 2**20
+    times = np.array([t for t, _, _ in tally.rss])
+    anon = np.array([a for _, a, _ in tally.rss]) / 2**20
+    mapped = np.array([f for _, _, f in tally.rss]) / 2**20
+    rss = anon + mapped
     half = len(rss) // 2
-    slope = float(np.polyfit(times[half:], rss[half:], 1)[0]) * 60 if len(rss) > 3 else 0.0
+
+    def slope(values: np.ndarray) -> float:  # MiB per minute over the second half
+        return float(np.polyfit(times[half:], values[half:], 1)[0]) * 60 if half > 2 else 0.0
+
     errors_5xx = sum(n for status, n in tally.statuses.items() if status >= 500)
     return {
         "seconds": seconds,
@@ -225,8 +235,11 @@ def summarize(tally: Tally, seconds: float, clients: int) -> dict[str, object]:
         "rss_max_mib": round(float(rss.max()), 1),
         "rss_first_half_mean_mib": round(float(rss[:half].mean()), 1),
         "rss_second_half_mean_mib": round(float(rss[half:].mean()), 1),
-        "rss_slope_second_half_mib_per_min": round(slope, 2),
+        "rss_slope_second_half_mib_per_min": round(slope(rss), 2),
+        "rss_anon_slope_second_half_mib_per_min": round(slope(anon), 2),
+        "rss_file_slope_second_half_mib_per_min": round(slope(mapped), 2),
         "rss_every_10s_mib": [round(float(r)) for r in rss[::10]],
+        "rss_anon_every_10s_mib": [round(float(r)) for r in anon[::10]],
     }
 
 

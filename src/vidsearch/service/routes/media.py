@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from vidsearch.service.auth import require_read
@@ -49,20 +49,22 @@ async def stream_video(
 
 @router.get(
     "/thumbnails/{video_id}/{file}",
-    response_class=FileResponse,
+    response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, **errors(404)},
 )
 async def thumbnail(
     ctx: Ctx,
     video_id: Annotated[str, PathParam(description="The video's content id")],
     file: Annotated[str, PathParam(description="<pts>.jpg")],
-) -> FileResponse:
+) -> Response:
     """A frame image, as the `thumbnail_url` of a moment names it."""
     try:
         parts = thumbnail_parts(video_id, file)
         path = inside(ctx.engine.store.thumbnails.root, *parts)
     except BadNameError as exc:
         raise ApiError(404, str(exc)) from None
-    if not path.is_file():
-        raise ApiError(404, f"no thumbnail {video_id}/{file}")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": THUMBNAIL_CACHE})
+    try:  # read whole (a few KB): a video deleted meanwhile is a 404, not a response cut short
+        data = await run_in_threadpool(path.read_bytes)
+    except OSError:
+        raise ApiError(404, f"no thumbnail {video_id}/{file}") from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": THUMBNAIL_CACHE})
