@@ -141,6 +141,41 @@ def serve(path: Path, n: int, count: int) -> dict:
     return results
 
 
+def sweep(path: Path, settings: list[tuple[int, float]]) -> list[dict]:
+    """HNSW search only, on an index already built, for several (ef, oversampling) pairs:
+    the search-time knobs, tuned without rebuilding."""
+    from vidsearch.index.edge import EdgeTuning, EdgeVectorIndex
+
+    saved = np.load(path.with_suffix(".queries.npz"))
+    q, truth = saved["queries"], [set(row.tolist()) for row in saved["truth"]]
+    rows = []
+    for ef, oversampling in settings:
+        index = EdgeVectorIndex(path, DIM, EdgeTuning(search_ef=ef, oversampling=oversampling))
+        index.search(q[0], 10)  # warm
+        latencies, recalls = [], []
+        for i, query in enumerate(q):
+            started = time.perf_counter()
+            hits = index.search(query, 10)
+            latencies.append((time.perf_counter() - started) * 1000)
+            recalls.append(len({h.pts for h in hits} & truth[i]) / 10)
+        index.close()
+        rows.append(
+            {
+                "ef": ef,
+                "oversampling": oversampling,
+                "p50_ms": float(np.percentile(latencies, 50)),
+                "p99_ms": float(np.percentile(latencies, 99)),
+                "recall_at_10": float(np.mean(recalls)),
+            }
+        )
+        print(
+            f"ef={ef:4d} oversampling={oversampling:3.1f}: p50 {rows[-1]['p50_ms']:6.2f} ms "
+            f"p99 {rows[-1]['p99_ms']:6.2f} ms recall@10 {rows[-1]['recall_at_10']:.3f}",
+            flush=True,
+        )
+    return rows
+
+
 def _rss_mb(field: str = "VmRSS:") -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -208,7 +243,29 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        metavar="N",
+        help="tune search ef/oversampling on the built index of N vectors",
+    )
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end query")
     args = parser.parse_args()
+    if args.sweep:
+        grid = [(ef, o) for ef in (128, 256, 512) for o in (2.0, 4.0)]
+        print(
+            json.dumps(
+                {
+                    "benchmark": "search_sweep",
+                    "n": args.sweep,
+                    "rows": sweep(CACHE / f"vectors-{args.sweep}", grid),
+                }
+            )
+        )
+        return
+    if args.e2e_only:
+        print(json.dumps({"benchmark": "search_e2e", "end_to_end": end_to_end()}))
+        return
     if args.serve:
         print(json.dumps(serve(CACHE / f"vectors-{args.serve}", args.serve, args.queries)))
         return

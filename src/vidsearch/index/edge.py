@@ -31,7 +31,7 @@ class EdgeTuning:
 
     hnsw_m: int = 16
     hnsw_ef_construct: int = 100
-    search_ef: int = 128
+    search_ef: int = 256  # recall@10 0.885 at 128, 0.96 at 256, 0.99 at 512 (1M, hard queries)
     # segments smaller than this (KB of vectors) are scanned, not graph-searched
     full_scan_threshold_kb: int = 10_000
     # int8 copies of the vectors in RAM, originals on disk (mmap): ~4x less memory
