@@ -30,11 +30,13 @@ from vidsearch.data.dataset import Dataset
 from vidsearch.data.records import Split
 from vidsearch.data.shapes import WorldConfig, parse_caption, render_scene, write_world
 from vidsearch.encoders.bundles import resolve_bundle
+from vidsearch.encoders.clip_common import ClipFiles
 from vidsearch.encoders.model_bundle import EncoderOptions, open_bundle
 from vidsearch.train.bundle_output import text_bundle_writer
 from vidsearch.train.captions import CaptionPairs, load_pairs
 from vidsearch.train.config import CaptionChoice, TrainConfig, parse_config
 from vidsearch.train.embeddings import image_vectors
+from vidsearch.train.errors import TrainError
 from vidsearch.train.runner import TrainResult, torch_threads, train
 from vidsearch.train.slideshow import write_slideshow
 from vidsearch.train.student import build_student
@@ -255,8 +257,6 @@ def _untrained_bundle(directory: Path, config: TrainConfig, dataset: Dataset) ->
     train_pairs = load_pairs(
         dataset, split="train", language=LANGUAGE, captions=config.data.captions
     )
-    from vidsearch.encoders.clip_common import ClipFiles
-
     student = build_student(
         config.text,
         image_dim=ClipFiles(source.image.ref).dim,
@@ -284,7 +284,7 @@ def _video_search(
 ) -> list[VideoQuery]:
     """Scenes of distinct test captions, drawn anew into a video; each found by its caption."""
     from vidsearch.index import open_store
-    from vidsearch.ingest import Ingestor
+    from vidsearch.ingest import Ingestor, IngestStatus
     from vidsearch.search import Searcher
 
     captions = {}
@@ -305,7 +305,9 @@ def _video_search(
     try:
         with open_bundle(str(bundle_dir), options) as encoder:
             ingestor = Ingestor(store, encoder, batch_size=16)
-            list(ingestor.index_paths([path]))
+            failed = [r for r in ingestor.index_paths([path]) if r.status is IngestStatus.FAILED]
+            if failed:
+                raise TrainError(f"indexing the proof's video {path} failed: {failed[0].error}")
             ingestor.build_search_index()
             searcher = Searcher(store, encoder)
             found = []

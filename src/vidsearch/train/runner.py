@@ -34,7 +34,7 @@ from vidsearch.train.config import Kind, TrainConfig
 from vidsearch.train.embeddings import image_vectors, text_vectors
 from vidsearch.train.loss import LogitScale
 from vidsearch.train.precision import choose
-from vidsearch.train.tracking import Tracker, tracker_for
+from vidsearch.train.tracking import BEST_PREFIX, Tracker, tracker_for
 from vidsearch.train.trainer import Callback, LoopOptions, Trainer
 
 Notify = Callable[[str], None]
@@ -125,6 +125,8 @@ def train(
                 progress,
                 image_identity=built.image_identity(),
             )
+            best = {f"{BEST_PREFIX}{k}": v for k, v in progress.best.items()}
+            tracker.log_metrics(best, step=progress.step)
             version = tracker.register(progress.best, tracker.log_bundle(bundle_dir))
     return _result(bundle_dir, progress, resume is not None, mixed.name, version, started)
 

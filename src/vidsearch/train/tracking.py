@@ -184,8 +184,6 @@ class MlflowTracker:
         metric = best.get(f"{VALIDATION}/{PRIMARY}")
         if metric is None:
             raise TrackingError(f"no {VALIDATION}/{PRIMARY} to compare runs by")
-        self.log_metrics({f"{BEST_PREFIX}{k}": v for k, v in best.items()}, step=0)
-        self._flush()
         alias = self.config.alias
         with self._errors(f"register '{name}'"):
             self._ensure_registered_model(name)
