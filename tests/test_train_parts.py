@@ -273,3 +273,13 @@ def test_slideshow_places_each_picture_in_its_own_span(tmp_path: Path) -> None:
     assert abs(frames[5] - 60) < 4 and frames[12] < 4 and abs(frames[20] - 200) < 4
     with pytest.raises(ValueError, match="even sides"):
         write_slideshow(tmp_path / "odd.mp4", [np.zeros((31, 32, 3), np.uint8)])
+
+
+def test_sqlite_stores_keep_artifacts_beside_the_database(tmp_path: Path) -> None:
+    from vidsearch.train.tracking import beside_database
+
+    database = tmp_path / "runs" / "mlflow.db"
+    expected = (tmp_path / "runs" / "mlartifacts").as_uri()
+    assert beside_database(f"sqlite:///{database}") == expected
+    assert beside_database("sqlite:///:memory:") is None
+    assert beside_database("http://127.0.0.1:5000") is None

@@ -50,6 +50,7 @@ def test_persian_encoder_learns_held_out_scenes_and_finds_the_moment(tmp_path: P
     assert len(report.video) == QUICK.scenes
     assert report.video_found >= QUICK.scenes - 1, figures
     assert report.registered_version == "1"
+    assert (tmp_path / "mlartifacts").is_dir()  # beside the sqlite store, not in ./mlruns
 
     # and the same from the command line, with the registered model
     first = next(q for q in report.video if q.found)

@@ -140,7 +140,11 @@ class TrackingConfig(BaseModel):
 
     tracking_uri: str | None = Field(None, description="sqlite:///mlflow.db, http://host:5000...")
     experiment: str = "vidsearch"
-    artifact_location: str | None = Field(None, description="For a new experiment only")
+    artifact_location: str | None = Field(
+        None,
+        description="For a new experiment only (default: `mlartifacts/` beside a sqlite "
+        "store, else the server's)",
+    )
     registered_model: str | None = Field(
         None, description="Register the run's bundle here when it beats the alias holder"
     )

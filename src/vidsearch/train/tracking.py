@@ -30,6 +30,7 @@ from vidsearch.train.trainer import VALIDATION
 
 INSTALL_HINT = "tracking runs needs MLflow: pip install -c constraints.txt 'vidsearch[train]'"
 ARTIFACT_PATH = "bundle"
+ARTIFACTS_FOLDER = "mlartifacts"  # beside a sqlite store
 BEST_PREFIX = "best/"
 MONITOR = f"{BEST_PREFIX}{VALIDATION}/{PRIMARY}"  # compares runs for the registry
 FLUSH_EVERY = 200  # buffered metric values per MLflow call
@@ -113,7 +114,9 @@ class MlflowTracker:
             if experiment is not None:
                 return experiment.experiment_id
             return self.client.create_experiment(
-                self.config.experiment, artifact_location=self.config.artifact_location
+                self.config.experiment,
+                artifact_location=self.config.artifact_location
+                or beside_database(self.config.tracking_uri or ""),
             )
 
     @contextlib.contextmanager
@@ -224,6 +227,16 @@ class MlflowTracker:
             return self.client.get_run(run_id).data.metrics.get(MONITOR)
         except self._exception:
             return None
+
+
+def beside_database(tracking_uri: str) -> str | None:
+    """For a sqlite store, a new experiment's artifacts go next to the database file, not into
+    `./mlruns` under whatever folder the command ran in (MLflow's default)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri == prefix + ":memory:":
+        return None
+    database = Path(tracking_uri.removeprefix(prefix)).expanduser().absolute()
+    return (database.parent / ARTIFACTS_FOLDER).as_uri()
 
 
 def tracker_for(config: TrackingConfig, *, notify: Notify = _quiet) -> Tracker:
