@@ -188,3 +188,15 @@ def test_a_video_whose_file_is_gone_is_named(
     assert data["lost"] == ["alpha.mp4"] and data["reindexed"] == ["beta.mp4"]
     problems = {(f["problem"], f["severity"]) for f in data["findings"]}
     assert problems == {("incomplete", "note"), ("file-missing", "note")}
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["snapshot", "somewhere"], ["restore", "x"]])
+def test_maintenance_needs_the_embedded_index(
+    command: list[str], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIDSEARCH_QDRANT_URL", "http://127.0.0.1:9")
+    result = run(*command, "--home", home)
+    assert result.exit_code == 1
+    assert "with VIDSEARCH_QDRANT_URL the vectors and catalog are on the Qdrant server" in (
+        result.stderr
+    )

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -139,8 +140,9 @@ def test_a_second_process_is_refused_with_the_holders_pid(
                 ("doctor", "--repair"),
                 ("snapshot", tmp_path / "snapshot"),
             ]
-            for args in others:
-                result = vidsearch(*args, home=home, timeout=60)
+            with ThreadPoolExecutor(len(others)) as pool:  # all at once
+                results = list(pool.map(lambda args: vidsearch(*args, home=home), others))
+            for args, result in zip(others, results, strict=True):
                 assert result.returncode == 1, (args, result.stderr)
                 assert "Traceback" not in result.stderr
                 line = result.stderr.strip()

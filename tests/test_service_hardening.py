@@ -65,11 +65,21 @@ def _raw(server: LiveServer, request: bytes, *, then: bytes = b"", wait: float =
             time.sleep(wait)
             sock.sendall(then)
         answer = b""
-        while chunk := sock.recv(65536):
+        while not _complete(answer) and (chunk := sock.recv(65536)):
             answer += chunk
-            if b"\r\n\r\n" in answer and answer.rstrip().endswith(b"}"):
-                break
         return answer
+
+
+def _complete(answer: bytes) -> bool:
+    """Whether `answer` holds a whole HTTP response (headers and Content-Length bytes)."""
+    head, found, body = answer.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return False
 
 
 def _upload_head(length: int) -> bytes:
@@ -104,9 +114,9 @@ def test_a_trickling_upload_is_ended_with_408(server: LiveServer, http: httpx.Cl
                 continue
             except OSError:
                 break
-            if not chunk:  # the server closed the connection: the whole answer is here
-                break
             answer += chunk
+            if not chunk or _complete(answer):
+                break
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
     assert b"the request body arrives too slowly" in answer
 

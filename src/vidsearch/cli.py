@@ -322,6 +322,14 @@ def remove_command(
     typer.echo(f"removed {name}")
 
 
+def _embedded_only(settings: Settings, command: str) -> None:
+    if settings.qdrant_url is not None:
+        _fail(
+            f"{command} works on the index in a data directory; with VIDSEARCH_QDRANT_URL "
+            "the vectors and catalog are on the Qdrant server: use its snapshots and checks"
+        )
+
+
 @app.command("doctor")
 def doctor_command(
     home: HomeOption = None,
@@ -351,6 +359,7 @@ def doctor_command(
     from vidsearch import cli_maintenance
 
     settings = _settings(home=home, model=model)
+    _embedded_only(settings, "vidsearch doctor")
     result = None
     reindexed: list[str] = []
     with _errors():
@@ -383,6 +392,7 @@ def snapshot_command(
     from vidsearch.index.snapshot import take_snapshot
 
     settings = _settings(home=home)
+    _embedded_only(settings, "vidsearch snapshot")
     with _errors():
         manifest = take_snapshot(settings.home, dest)
     print_snapshot(manifest, dest, "snapshot of")
@@ -401,6 +411,7 @@ def restore_command(
     from vidsearch.index.snapshot import restore_snapshot
 
     settings = _settings(home=home)
+    _embedded_only(settings, "vidsearch restore")
     with _errors():
         manifest, replaced = restore_snapshot(snapshot, settings.home, force=force)
     print_snapshot(manifest, settings.home, "restored")
