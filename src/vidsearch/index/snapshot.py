@@ -181,9 +181,9 @@ def verify_snapshot(folder: Path) -> SnapshotManifest:
     return manifest
 
 
-def restore_snapshot(source: Path, home: Path, *, force: bool = False) -> tuple[
-    SnapshotManifest, Path | None
-]:  # fmt: skip
+def restore_snapshot(
+    source: Path, home: Path, *, force: bool = False
+) -> tuple[SnapshotManifest, Path | None]:
     """Replace the index of `home` with the snapshot `source`; (its manifest, the folder
     the replaced index was moved to, if there was one)."""
     manifest = verify_snapshot(source)
