@@ -264,7 +264,7 @@ def main() -> None:
         )
         return
     if args.e2e_only:
-        print(json.dumps({"benchmark": "search_e2e", "end_to_end": end_to_end()}))
+        print(json.dumps({"benchmark": "search_e2e", "end_to_end": end_to_end(count=args.queries)}))
         return
     if args.serve:
         print(json.dumps(serve(CACHE / f"vectors-{args.serve}", args.serve, args.queries)))
@@ -298,7 +298,7 @@ def main() -> None:
             f"recall@10 {h['recall_at_10']:.3f}  ({e['p50_ms'] / h['p50_ms']:.0f}x faster)",
             flush=True,
         )
-    e2e = end_to_end()
+    e2e = end_to_end(count=args.queries)
     report["end_to_end"] = e2e
     print(
         f"end-to-end text query ({e2e['frames']:,} frames): p50 {e2e['total_p50_ms']:.1f} ms"
