@@ -26,6 +26,7 @@ from vidsearch.train.bundle_output import self_contained
 from vidsearch.train.config import TrackingConfig
 from vidsearch.train.errors import TrackingError
 from vidsearch.train.metrics import PRIMARY
+from vidsearch.train.registry import ModelRegistry
 from vidsearch.train.trainer import VALIDATION
 
 INSTALL_HINT = "tracking runs needs MLflow: pip install -c constraints.txt 'vidsearch[train]'"
@@ -96,6 +97,7 @@ class MlflowTracker:
         self.client = mlflow.MlflowClient(
             tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri
         )
+        self.registry = ModelRegistry(config.tracking_uri, notify=notify, client=self.client)
         self.run_id: str | None = None
         self._buffer: list[Any] = []
 
@@ -188,37 +190,19 @@ class MlflowTracker:
         if metric is None:
             raise TrackingError(f"no {VALIDATION}/{PRIMARY} to compare runs by")
         alias = self.config.alias
-        with self._errors(f"register '{name}'"):
-            self._ensure_registered_model(name)
-            champion = self._alias_holder(name, alias)
-            if champion is not None:
-                if champion.run_id == self.run_id:
-                    return str(champion.version)
-                held = self._run_metric(champion.run_id)
-                if held is not None and held >= metric:
-                    self.notify(
-                        f"'{name}@{alias}' stays version {champion.version} "
-                        f"({PRIMARY} {held:.3f} >= this run's {metric:.3f})"
-                    )
-                    return None
-            version = self.client.create_model_version(
-                name, source=artifact_uri, run_id=self.run_id, tags={MONITOR: str(metric)}
-            )
-            self.client.set_registered_model_alias(name, alias, version.version)
-        self.notify(f"registered '{name}' version {version.version} as @{alias}")
-        return str(version.version)
-
-    def _ensure_registered_model(self, name: str) -> None:
-        try:
-            self.client.get_registered_model(name)
-        except self._exception:
-            self.client.create_registered_model(name, description="vidsearch bundles")
-
-    def _alias_holder(self, name: str, alias: str) -> Any:
-        try:
-            return self.client.get_model_version_by_alias(name, alias)
-        except self._exception:
-            return None
+        champion = self.registry.holder(name, alias)
+        if champion is not None and champion.run_id != self.run_id:
+            held = self._run_metric(champion.run_id)
+            if held is not None and held >= metric:
+                self.notify(
+                    f"'{name}@{alias}' stays version {champion.version} "
+                    f"({PRIMARY} {held:.3f} >= this run's {metric:.3f})"
+                )
+                return None
+        version = self.registry.promote(
+            name, run_id=self.run_id, source=artifact_uri, alias=alias, tags={MONITOR: str(metric)}
+        )
+        return version.version
 
     def _run_metric(self, run_id: str | None) -> float | None:
         if not run_id:
