@@ -148,7 +148,7 @@ def test_sentence_transformers_student_with_distillation_accumulation_and_bf16(
 def _plain_bert(directory: Path, hidden: int) -> Path:
     from transformers import BertConfig, BertModel
 
-    from vidsearch.train.vocabulary import train_wordpiece
+    from vidsearch.text.vocabulary import train_wordpiece
 
     tokenizer = train_wordpiece(["دایره قرمز", "مربع آبی در وسط"] * 5, vocab_size=60, max_length=16)
     config = BertConfig(

@@ -29,9 +29,9 @@ from vidsearch.testing.tiny_model import (
     write_tiny_model,
 )
 from vidsearch.text.persian import normalize_persian
+from vidsearch.text.vocabulary import ROBERTA, train_byte_bpe, train_wordpiece
 
 HIDDEN = 48  # the text models' width: their Dense layer projects it to TINY_DIM
-_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def _quiet_transformers() -> None:
@@ -42,71 +42,6 @@ def _quiet_transformers() -> None:
 
 def _corpus() -> list[str]:
     return [*CORPUS, *(normalize_persian(line) for line in CORPUS)] * 4
-
-
-def _wordpiece_tokenizer():  # -> transformers.PreTrainedTokenizerFast
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=400, special_tokens=_SPECIALS, show_progress=False
-    )
-    tok.train_from_iterator(_corpus(), trainer=trainer)
-    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=64,
-    )
-
-
-def _byte_bpe_tokenizer():  # -> transformers.PreTrainedTokenizerFast, RoBERTa's conventions
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=500,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(_corpus(), trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>",
-        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-        model_max_length=64,
-    )
 
 
 def write_tiny_sentence_model(directory: Path, *, dim: int = TINY_DIM, seed: int = 0) -> Path:
@@ -123,7 +58,7 @@ def write_tiny_sentence_model(directory: Path, *, dim: int = TINY_DIM, seed: int
 
     directory = Path(directory)
     base = directory.with_name(directory.name + ".base")
-    tokenizer = _wordpiece_tokenizer()
+    tokenizer = train_wordpiece(_corpus(), vocab_size=400, max_length=64)
     config = DistilBertConfig(
         vocab_size=len(tokenizer),
         dim=HIDDEN,
@@ -170,7 +105,7 @@ def write_tiny_pooled_text_model(directory: Path, *, seed: int = 0) -> Path:
     import torch
     from transformers import RobertaConfig, RobertaModel
 
-    tokenizer = _byte_bpe_tokenizer()
+    tokenizer = train_byte_bpe(_corpus(), vocab_size=500, max_length=64, style=ROBERTA)
     config = RobertaConfig(
         vocab_size=len(tokenizer),
         hidden_size=TINY_DIM,

@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from vidsearch.text.vocabulary import CLIP, train_byte_bpe
+
 TINY_DIM = 32
 CORPUS = [
     "a man running on the beach at sunset",
@@ -28,30 +30,10 @@ CORPUS = [
     "زنی در کافه کتاب می‌خواند",
     "۱۲۳ 123 video film فیلم",
 ]
-BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
 
-def _tokenizer(vocab_size: int = 600):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[BOS, EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(CORPUS * 4, trainer=trainer)
-    bos, eos = tok.token_to_id(BOS), tok.token_to_id(EOS)
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A {EOS}", special_tokens=[(BOS, bos), (EOS, eos)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=EOS, model_max_length=77
-    )
+def _tokenizer(vocab_size: int = 600):  # -> transformers.PreTrainedTokenizerFast
+    return train_byte_bpe(CORPUS * 4, vocab_size=vocab_size, max_length=77, style=CLIP)
 
 
 def write_tiny_model(

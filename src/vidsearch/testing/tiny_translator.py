@@ -15,41 +15,12 @@ from pathlib import Path
 
 from vidsearch.testing.tiny_model import CORPUS
 from vidsearch.text import normalize_persian
-
-_SPECIALS = ["<pad>", "</s>", "<unk>"]
+from vidsearch.text.vocabulary import MARIAN, train_wordpiece
 
 
 def _tokenizer():  # -> transformers.PreTrainedTokenizerFast
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordPiece(unk_token="<unk>"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=300, special_tokens=_SPECIALS, show_progress=False
-    )
     corpus = [*CORPUS, *map(normalize_persian, CORPUS)] * 4
-    tok.train_from_iterator(corpus, trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=64,
-    )
+    return train_wordpiece(corpus, vocab_size=300, max_length=64, style=MARIAN)
 
 
 def write_tiny_translator(directory: Path, *, seed: int = 0) -> Path:

@@ -21,13 +21,13 @@ from torch import nn
 from vidsearch.data.dataset import Dataset
 from vidsearch.encoders.preprocess import CLIP_MEAN, CLIP_STD, PreprocessConfig, to_pixel_values
 from vidsearch.errors import ConfigError
+from vidsearch.text.vocabulary import train_byte_bpe
 from vidsearch.train.captions import CaptionPairs
 from vidsearch.train.config import ClipConfig
 from vidsearch.train.embeddings import load_rgb
 from vidsearch.train.loss import info_nce, same_key_mask
 from vidsearch.train.metrics import RetrievalSet
 from vidsearch.train.text_task import MIN_BATCH
-from vidsearch.train.vocabulary import train_clip_bpe
 
 if TYPE_CHECKING:
     from transformers import CLIPModel, PreTrainedTokenizerFast
@@ -52,7 +52,7 @@ def build_clip(
             f"clip.image_size ({config.image_size}) must be a multiple of clip.patch_size "
             f"({config.patch_size})"
         )
-    tokenizer = train_clip_bpe(texts, vocab_size=config.vocab_size, max_length=config.max_length)
+    tokenizer = train_byte_bpe(texts, vocab_size=config.vocab_size, max_length=config.max_length)
     tower = {
         "hidden_size": config.hidden,
         "intermediate_size": 2 * config.hidden,

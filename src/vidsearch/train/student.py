@@ -21,8 +21,8 @@ from torch import nn
 
 from vidsearch.encoders.loading import locate_model
 from vidsearch.errors import ConfigError, ModelError
+from vidsearch.text.vocabulary import train_wordpiece
 from vidsearch.train.config import SCRATCH, TextConfig
-from vidsearch.train.vocabulary import train_wordpiece
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
