@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
 
@@ -105,7 +106,7 @@ def train_byte_bpe(
     return _finish(tok, style, max_length)
 
 
-def _finish(tok, style: TokenizerStyle, max_length: int) -> PreTrainedTokenizerFast:  # noqa: ANN001
+def _finish(tok: Tokenizer, style: TokenizerStyle, max_length: int) -> PreTrainedTokenizerFast:
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
