@@ -138,7 +138,7 @@ def retrieval_command(
         Contender,
         RetrievalEvaluator,
         TranslatedQueries,
-        compare_results,
+        retrieval_report,
     )
 
     ks = _ks(k)
@@ -168,35 +168,7 @@ def retrieval_command(
     finally:
         for encoder in encoders:
             encoder.close()
-    data: dict[str, Any] = {
-        "setup": {
-            "test set": test.name,
-            "language": lang,
-            "images": len(test.images),
-            "captions": len(test.captions),
-            "ties": "pessimistic",
-            "bootstrap rounds": rounds,
-        },
-        "results": [r.to_json(rounds=rounds, seed=seed) for r in results],
-    }
-    data["metrics"] = {
-        r["label"]: {
-            **{f"t2i {m}": v["value"] for m, v in r["text_to_image"]["recall"].items()},
-            **{f"i2t {m}": v["value"] for m, v in r["image_to_text"]["recall"].items()},
-            **r["accuracy"],
-        }
-        for r in data["results"]
-    }
-    if len(results) == 2:
-        comparison = compare_results(results[0], results[1], rounds=rounds, seed=seed)
-        main_metric = f"text_to_image R@{ks[0]}"
-        data["comparison"] = {
-            "a": results[0].label,
-            "b": results[1].label,
-            "summary": f"{main_metric}: "
-            + comparison[main_metric].verdict(results[0].label, results[1].label),
-            "metrics": {m: c.to_json() for m, c in comparison.items()},
-        }
+    data = retrieval_report(test, lang, results, rounds=rounds, seed=seed)
     files = [
         report.write_json(data, out / "retrieval.json"),
         _write(out / "retrieval.html", report.retrieval_html(data)),

@@ -215,3 +215,50 @@ def compare_results(
                 a.recall(direction, k), b.recall(direction, k), rounds=rounds, seed=seed
             )
     return result
+
+
+def retrieval_report(
+    test: RetrievalSet,
+    language: str,
+    results: Sequence[RetrievalResult],
+    *,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = 0,
+    compare_by: str | None = None,
+) -> dict[str, Any]:
+    """The JSON report `vidsearch eval retrieval` writes: the setup, every result (CIs over
+    `rounds` bootstrap resamples), a flat metrics table per label, and with two results the
+    paired comparison of the first minus the second, summarised on `compare_by` (default
+    text→image Recall at the smallest k)."""
+    data: dict[str, Any] = {
+        "setup": {
+            "test set": test.name,
+            "language": language,
+            "images": len(test.images),
+            "captions": len(test.captions),
+            "ties": "pessimistic",
+            "bootstrap rounds": rounds,
+        },
+        "results": [r.to_json(rounds=rounds, seed=seed) for r in results],
+    }
+    data["metrics"] = {
+        r["label"]: {
+            **{f"t2i {m}": v["value"] for m, v in r["text_to_image"]["recall"].items()},
+            **{f"i2t {m}": v["value"] for m, v in r["image_to_text"]["recall"].items()},
+            **r["accuracy"],
+        }
+        for r in data["results"]
+    }
+    if len(results) == 2:
+        a, b = results
+        comparison = compare_results(a, b, rounds=rounds, seed=seed)
+        metric = compare_by or f"text_to_image R@{a.ks[0]}"
+        if metric not in comparison:
+            raise EvaluationError(f"no metric {metric!r} to compare by: {', '.join(comparison)}")
+        data["comparison"] = {
+            "a": a.label,
+            "b": b.label,
+            "summary": f"{metric}: " + comparison[metric].verdict(a.label, b.label),
+            "metrics": {m: c.to_json() for m, c in comparison.items()},
+        }
+    return data
