@@ -14,7 +14,8 @@ import pytest
 from vidsearch.errors import IndexError_, IndexLockedError, ModelMismatchError
 from vidsearch.index import EdgeVectorIndex, FramePoint, IndexStore
 from vidsearch.index.base import frame_point_id
-from vidsearch.index.catalog import SCHEMA_VERSION, Catalog
+from vidsearch.index.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog
+from vidsearch.index.doctor import read_catalog
 
 DIM = 8
 
@@ -116,6 +117,29 @@ def test_catalog_from_a_newer_vidsearch_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(IndexError_, match="newer than this vidsearch understands"):
         Catalog(tmp_path / "catalog.sqlite")
+
+
+def test_catalog_of_schema_1_is_migrated_and_read_before_migrating(tmp_path: Path) -> None:
+    """A catalog written before videos recorded their sampling settings: doctor reads it as
+    found, opening it migrates it, and its videos read as 'sampling not recorded'."""
+    path = tmp_path / "catalog.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
+    db.execute(
+        "INSERT INTO videos VALUES ('v1', 'a.mp4', '/a.mp4', 1, 2, 3.0, 4, 'complete', 'm', 't')"
+    )
+    db.close()
+    (record,), _ = read_catalog(path)
+    assert (record.video_id, record.frames, record.sampling) == ("v1", 4, "")
+    catalog = Catalog(path)
+    try:
+        (migrated,) = catalog.videos()
+        assert migrated == record
+    finally:
+        catalog.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    db.close()
 
 
 def test_corrupt_catalog_is_reported(tmp_path: Path) -> None:

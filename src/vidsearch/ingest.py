@@ -14,11 +14,12 @@ A video that fails to decode is rolled back: its partial points and thumbnails a
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -35,7 +36,7 @@ from vidsearch.index.catalog import now_iso
 from vidsearch.index.store import IndexStore
 from vidsearch.media.decode import DecodedFrame, DecodeMode, decode_frames
 from vidsearch.media.probe import probe_video
-from vidsearch.media.sampler import FrameSampler
+from vidsearch.media.sampler import FrameSampler, SamplerConfig
 from vidsearch.prefetch import prefetch
 from vidsearch.types import SampledFrame, ShotClosed, VideoInfo, VideoRecord, VideoState
 
@@ -141,6 +142,7 @@ class Ingestor:
         self.sampler = sampler or FrameSampler()
         self.batch_size = batch_size
         self.decode_mode = decode_mode
+        self.sampling = sampling_signature(self.sampler.config, decode_mode)
         self.progress = progress or _Silent()
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
@@ -198,6 +200,10 @@ class Ingestor:
                 self._index_dialogue(existing.video_id, path, report)  # subtitles added since
             self.progress.video_finished(report)
             return report
+        if existing is not None and existing.sampling != self.sampling:
+            # An interrupted run sampled with other settings: resuming would mix two sets of
+            # frames, so its partial frames go and the video starts over.
+            self.store.remove_video(existing.video_id)
         name = existing.name if existing else catalog.unique_name(path.name, info.content_id)
         catalog.start(
             VideoRecord(
@@ -211,6 +217,7 @@ class Ingestor:
                 VideoState.INDEXING,
                 self.encoder.identity,
                 now_iso(),
+                self.sampling,
             )
         )
         self.progress.video_started(path, info.duration)
@@ -345,3 +352,9 @@ class Ingestor:
             and self.store.catalog.by_name(wanted) is None
         ):
             self.store.catalog.rename(info.content_id, wanted)
+
+
+def sampling_signature(config: SamplerConfig, decode_mode: DecodeMode) -> str:
+    """What decides which frames of a video are kept, as a stable string for the catalog."""
+    settings = {"decode": decode_mode.value, **asdict(config)}
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"))

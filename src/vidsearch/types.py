@@ -79,6 +79,7 @@ class VideoRecord:
     state: VideoState
     model: str
     indexed_at: str
+    sampling: str = ""  # how its frames were chosen (Ingestor.sampling); "" if not recorded
 
     @property
     def complete(self) -> bool:

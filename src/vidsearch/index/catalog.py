@@ -15,7 +15,7 @@ from pathlib import Path
 from vidsearch.errors import DiskFullError, IndexCorruptError, IndexError_
 from vidsearch.types import VideoRecord, VideoState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: list[str] = [
     # 0 -> 1
     """
@@ -34,12 +34,27 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX videos_path ON videos(path);
     """,
+    # 1 -> 2: the sampling settings a video's frames were chosen with (resume checks them)
+    "ALTER TABLE videos ADD COLUMN sampling TEXT NOT NULL DEFAULT ''",
 ]
-_COLUMNS = "video_id, name, path, size, mtime_ns, duration, frames, state, model, indexed_at"
+_FIRST_COLUMNS = "video_id, name, path, size, mtime_ns, duration, frames, state, model, indexed_at"
+_COLUMNS = f"{_FIRST_COLUMNS}, sampling"
+
+
+def select_videos(db: sqlite3.Connection) -> str:
+    """The SELECT of every video row for `_record`, in a catalog of any schema version (doctor
+    and repair read catalogs as they find them, before any migration)."""
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(videos)")}
+    except sqlite3.DatabaseError:
+        columns = set()
+    if columns and "sampling" not in columns:  # schema 1
+        return f"SELECT {_FIRST_COLUMNS}, '' AS sampling FROM videos"
+    return f"SELECT {_COLUMNS} FROM videos"
 
 
 def _record(row: tuple) -> VideoRecord:
-    video_id, name, path, size, mtime_ns, duration, frames, state, model, indexed_at = row
+    video_id, name, path, size, mtime_ns, duration, frames, state, model, indexed_at, sampling = row
     return VideoRecord(
         video_id,
         name,
@@ -51,6 +66,7 @@ def _record(row: tuple) -> VideoRecord:
         VideoState(state),
         model,
         indexed_at,
+        sampling,
     )
 
 
@@ -168,10 +184,10 @@ class Catalog:
     def start(self, record: VideoRecord) -> None:
         """Insert or reset a video as INDEXING (it is not searchable as complete yet)."""
         self._db.execute(
-            f"INSERT INTO videos({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO videos({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(video_id) DO UPDATE SET name = excluded.name, path = excluded.path, "
             "size = excluded.size, mtime_ns = excluded.mtime_ns, duration = excluded.duration, "
-            "state = excluded.state, model = excluded.model",
+            "state = excluded.state, model = excluded.model, sampling = excluded.sampling",
             (
                 record.video_id,
                 record.name,
@@ -183,6 +199,7 @@ class Catalog:
                 record.state.value,
                 record.model,
                 record.indexed_at,
+                record.sampling,
             ),
         )
 

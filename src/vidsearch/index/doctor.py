@@ -25,7 +25,7 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from vidsearch.index.base import frame_point_id
-from vidsearch.index.catalog import _COLUMNS, _record
+from vidsearch.index.catalog import _record, select_videos
 from vidsearch.types import VideoRecord
 
 CATALOG_FILE = "catalog.sqlite"
@@ -109,7 +109,7 @@ def read_catalog(path: Path) -> tuple[list[VideoRecord], dict[str, str]]:
         if problems != ["ok"]:
             raise sqlite3.DatabaseError("; ".join(problems))
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        rows = db.execute(f"SELECT {_COLUMNS} FROM videos ORDER BY name").fetchall()
+        rows = db.execute(f"{select_videos(db)} ORDER BY name").fetchall()
         return [_record(r) for r in rows], meta
     finally:
         db.close()

@@ -76,6 +76,7 @@ def _record(payload: dict) -> VideoRecord:
         state=VideoState(payload["state"]),
         model=str(payload["model"]),
         indexed_at=str(payload["indexed_at"]),
+        sampling=str(payload.get("sampling", "")),
     )
 
 

@@ -30,7 +30,7 @@ import qdrant_edge as qe
 
 from vidsearch.errors import IndexCorruptError
 from vidsearch.index.base import frame_point_id
-from vidsearch.index.catalog import _COLUMNS, Catalog, _record
+from vidsearch.index.catalog import Catalog, _record, select_videos
 from vidsearch.index.doctor import (
     CATALOG_FILE,
     DIALOGUE_DIR,
@@ -73,7 +73,7 @@ def salvage_catalog(home: Path) -> str:
     try:
         for sql, sink in (
             ("SELECT key, value FROM meta", meta),
-            (f"SELECT {_COLUMNS} FROM videos", videos),
+            (select_videos(db), videos),
         ):
             try:
                 for row in db.execute(sql):  # up to the first unreadable page
