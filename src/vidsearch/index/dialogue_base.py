@@ -16,12 +16,13 @@ cue's start and its position, so indexing a video again overwrites its cues.
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from vidsearch.errors import IndexError_
 from vidsearch.index.keywords import SparseTerms
 from vidsearch.types import DialogueHit
 
@@ -95,15 +96,25 @@ def hit_from_payload(point_id: object, payload: dict, score: float) -> DialogueH
     )
 
 
-class DialogueIndex(Protocol):
+class DialogueIndex(ABC):
+    """Both backends: sizes are checked here, before anything reaches Qdrant; a backend only
+    translates the calls into its client's API (the `_` methods)."""
+
+    _dim: int
+
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        return self._dim
 
-    def upsert(self, cues: Sequence[CuePoint]) -> None: ...
-
-    def count(self, video_id: str | None = None) -> int: ...
-
-    def delete_video(self, video_id: str) -> None: ...
+    def upsert(self, cues: Sequence[CuePoint]) -> None:
+        for cue in cues:
+            if cue.vector.shape != (self._dim,):
+                raise IndexError_(
+                    f"sentence vector of shape {cue.vector.shape} does not fit a "
+                    f"{self._dim}-d dialogue index"
+                )
+        if cues:
+            self._upsert(cues)
 
     def search_meaning(
         self,
@@ -114,7 +125,13 @@ class DialogueIndex(Protocol):
         phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
         """Cues nearest in meaning (cosine), only those containing every phrase."""
-        ...
+        vector = np.asarray(vector, dtype=np.float32).ravel()
+        if vector.shape != (self._dim,):
+            raise IndexError_(
+                f"query vector has {vector.shape[0]} values; the dialogue index holds "
+                f"{self._dim}-d vectors"
+            )
+        return self._nearest_meaning(vector.tolist(), limit, video_ids, phrases)
 
     def search_words(
         self,
@@ -126,10 +143,42 @@ class DialogueIndex(Protocol):
     ) -> list[DialogueHit]:
         """Cues sharing the query's words, best BM25 first, only those containing every
         phrase."""
-        ...
+        if not words:
+            return []
+        return self._nearest_words(words, limit, video_ids, phrases)
 
+    @abstractmethod
+    def _upsert(self, cues: Sequence[CuePoint]) -> None: ...
+
+    @abstractmethod
+    def _nearest_meaning(
+        self,
+        vector: list[float],
+        limit: int,
+        video_ids: Sequence[str] | None,
+        phrases: Sequence[str],
+    ) -> list[DialogueHit]: ...
+
+    @abstractmethod
+    def _nearest_words(
+        self,
+        words: SparseTerms,
+        limit: int,
+        video_ids: Sequence[str] | None,
+        phrases: Sequence[str],
+    ) -> list[DialogueHit]: ...
+
+    @abstractmethod
+    def count(self, video_id: str | None = None) -> int: ...
+
+    @abstractmethod
+    def delete_video(self, video_id: str) -> None: ...
+
+    @abstractmethod
     def flush(self) -> None: ...
 
+    @abstractmethod
     def optimize(self, *, min_points: int = ...) -> bool: ...
 
+    @abstractmethod
     def close(self) -> None: ...

@@ -10,7 +10,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import qdrant_edge as qe
 
 from vidsearch.errors import IndexError_, IndexLockedError
@@ -20,6 +19,7 @@ from vidsearch.index.dialogue_base import (
     VIDEO_FIELD,
     WORDS,
     CuePoint,
+    DialogueIndex,
     hit_from_payload,
 )
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
@@ -44,7 +44,7 @@ def text_index_params() -> qe.TextIndexParams:
     )
 
 
-class EdgeDialogueIndex:
+class EdgeDialogueIndex(DialogueIndex):
     """Cues with a `meaning` (dense, cosine) and a `words` (sparse BM25, IDF) vector."""
 
     def __init__(self, path: Path, dim: int) -> None:
@@ -91,20 +91,9 @@ class EdgeDialogueIndex:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def upsert(self, cues: Sequence[CuePoint]) -> None:
-        if not cues:
-            return
+    def _upsert(self, cues: Sequence[CuePoint]) -> None:
         points = []
         for cue in cues:
-            if cue.vector.shape != (self._dim,):
-                raise IndexError_(
-                    f"sentence vector of shape {cue.vector.shape} does not fit a "
-                    f"{self._dim}-d dialogue index"
-                )
             vector: dict = {MEANING: cue.vector.tolist()}
             if cue.words:
                 vector[WORDS] = qe.SparseVector(list(cue.words.indices), list(cue.words.values))
@@ -120,34 +109,22 @@ class EdgeDialogueIndex:
         assert flt is not None
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
-    def search_meaning(
+    def _nearest_meaning(
         self,
-        vector: np.ndarray,
+        vector: list[float],
         limit: int,
-        *,
-        video_ids: Sequence[str] | None = None,
-        phrases: Sequence[str] = (),
+        video_ids: Sequence[str] | None,
+        phrases: Sequence[str],
     ) -> list[DialogueHit]:
-        vector = np.asarray(vector, dtype=np.float32).ravel()
-        if vector.shape != (self._dim,):
-            raise IndexError_(
-                f"query vector has {vector.shape[0]} values; the dialogue index holds "
-                f"{self._dim}-d vectors"
-            )
-        return self._query(
-            qe.Query.Nearest(vector.tolist(), using=MEANING), limit, video_ids, phrases
-        )
+        return self._query(qe.Query.Nearest(vector, using=MEANING), limit, video_ids, phrases)
 
-    def search_words(
+    def _nearest_words(
         self,
         words: SparseTerms,
         limit: int,
-        *,
-        video_ids: Sequence[str] | None = None,
-        phrases: Sequence[str] = (),
+        video_ids: Sequence[str] | None,
+        phrases: Sequence[str],
     ) -> list[DialogueHit]:
-        if not words:
-            return []
         sparse = qe.SparseVector(list(words.indices), list(words.values))
         return self._query(qe.Query.Nearest(sparse, using=WORDS), limit, video_ids, phrases)
 

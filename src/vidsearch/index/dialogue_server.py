@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 from qdrant_client import models
 
 from vidsearch.errors import IndexError_
@@ -21,6 +20,7 @@ from vidsearch.index.dialogue_base import (
     VIDEO_FIELD,
     WORDS,
     CuePoint,
+    DialogueIndex,
     hit_from_payload,
 )
 from vidsearch.index.keywords import SparseTerms
@@ -48,7 +48,7 @@ def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> models.F
     return models.Filter(must=must) if must else None
 
 
-class QdrantDialogueIndex:
+class QdrantDialogueIndex(DialogueIndex):
     """Cues in one Qdrant collection; the client is not owned."""
 
     def __init__(self, client: QdrantClient, collection: str, dim: int, *, where: str) -> None:
@@ -101,18 +101,9 @@ class QdrantDialogueIndex:
             raise IndexError_(f"the dialogue index '{self.collection}' at {self.where} is closed")
         return self._client
 
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def upsert(self, cues: Sequence[CuePoint]) -> None:
+    def _upsert(self, cues: Sequence[CuePoint]) -> None:
         points = []
         for cue in cues:
-            if cue.vector.shape != (self._dim,):
-                raise IndexError_(
-                    f"sentence vector of shape {cue.vector.shape} does not fit a "
-                    f"{self._dim}-d dialogue index"
-                )
             vector: dict = {MEANING: cue.vector.tolist()}
             if cue.words:
                 vector[WORDS] = models.SparseVector(
@@ -138,32 +129,22 @@ class QdrantDialogueIndex:
                 self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
             )
 
-    def search_meaning(
+    def _nearest_meaning(
         self,
-        vector: np.ndarray,
+        vector: list[float],
         limit: int,
-        *,
-        video_ids: Sequence[str] | None = None,
-        phrases: Sequence[str] = (),
+        video_ids: Sequence[str] | None,
+        phrases: Sequence[str],
     ) -> list[DialogueHit]:
-        vector = np.asarray(vector, dtype=np.float32).ravel()
-        if vector.shape != (self._dim,):
-            raise IndexError_(
-                f"query vector has {vector.shape[0]} values; the dialogue index holds "
-                f"{self._dim}-d vectors"
-            )
-        return self._query(vector.tolist(), MEANING, limit, video_ids, phrases)
+        return self._query(vector, MEANING, limit, video_ids, phrases)
 
-    def search_words(
+    def _nearest_words(
         self,
         words: SparseTerms,
         limit: int,
-        *,
-        video_ids: Sequence[str] | None = None,
-        phrases: Sequence[str] = (),
+        video_ids: Sequence[str] | None,
+        phrases: Sequence[str],
     ) -> list[DialogueHit]:
-        if not words:
-            return []
         sparse = models.SparseVector(indices=list(words.indices), values=list(words.values))
         return self._query(sparse, WORDS, limit, video_ids, phrases)
 
