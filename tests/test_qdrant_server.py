@@ -34,6 +34,9 @@ from vidsearch.errors import (
 from vidsearch.index import EdgeVectorIndex, FramePoint, IndexStore, QdrantConnection, open_store
 from vidsearch.index.base import VectorIndex, VideoCatalog, frame_point_id
 from vidsearch.index.catalog import Catalog
+from vidsearch.index.dialogue_base import CuePoint
+from vidsearch.index.dialogue_edge import EdgeDialogueIndex
+from vidsearch.index.keywords import SparseTerms
 from vidsearch.index.qdrant_catalog import META_SCHEMA
 from vidsearch.index.qdrant_server import QdrantServerIndex
 from vidsearch.ingest import Ingestor, IngestStatus
@@ -172,6 +175,27 @@ def test_bad_vectors_are_refused_alike(both: tuple[EdgeVectorIndex, QdrantServer
         with pytest.raises(IndexError_, match="query vector has 4 values; the index holds 16-d"):
             index.search(np.ones(4, np.float32), 3)
     assert both[1].count() == sum(VIDEOS.values())  # nothing half-written
+
+
+def test_bad_dialogue_vectors_are_refused_alike(
+    tmp_path: Path, connection: QdrantConnection
+) -> None:
+    good = CuePoint("a", 0, 1.0, 2.0, "hi", "en", "hi", 0, 0.0, 3.0, None, None,
+                    np.ones(DIM, np.float32) / 4, SparseTerms((7,), (1.0,)))  # fmt: skip
+    wrong = replace(good, index=1, vector=np.ones(5, np.float32))
+    for index in (EdgeDialogueIndex(tmp_path / "dialogue", DIM), connection.dialogue(DIM)):
+        try:
+            with pytest.raises(IndexError_, match="shape \\(5,\\) does not fit a 16-d dialogue"):
+                index.upsert([good, wrong])
+            assert index.count() == 0  # nothing half-written
+            index.upsert([good])
+            with pytest.raises(IndexError_, match="query vector has 4 values; the dialogue"):
+                index.search_meaning(np.ones(4, np.float32), 3)
+            assert index.search_words(SparseTerms((), ()), 3) == []
+            (hit,) = index.search_words(SparseTerms((7,), (1.0,)), 3)
+            assert (hit.video_id, hit.text) == ("a", "hi")
+        finally:
+            index.close()
 
 
 def test_collection_persists_and_keeps_its_size(tmp_path: Path) -> None:
