@@ -17,6 +17,7 @@ from vidsearch.data.cli import data_app
 from vidsearch.errors import VidsearchError
 from vidsearch.evaluation.cli import eval_app
 from vidsearch.train.cli import train_app
+from vidsearch.train.server_cli import mlflow_server_command
 from vidsearch.types import DecodeMode, SearchMode
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
+app.command("mlflow-server")(mlflow_server_command)
 
 HomeOption = Annotated[
     Path | None,
