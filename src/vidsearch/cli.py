@@ -16,6 +16,7 @@ from vidsearch.config import Settings
 from vidsearch.data.cli import data_app
 from vidsearch.errors import VidsearchError
 from vidsearch.evaluation.cli import eval_app
+from vidsearch.pipelines.cli import pipelines_app
 from vidsearch.train.cli import train_app
 from vidsearch.train.server_cli import mlflow_server_command
 from vidsearch.types import DecodeMode, SearchMode
@@ -31,6 +32,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.command("mlflow-server")(mlflow_server_command)
+app.add_typer(pipelines_app, name="pipelines")
 
 HomeOption = Annotated[
     Path | None,
