@@ -4,18 +4,37 @@ on generated videos and a small synthetic caption world, offline."""
 
 from __future__ import annotations
 
+import io
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("airflow.sdk", reason="the airflow extra is not installed")
 
+mlflow = pytest.importorskip("mlflow")
+
 from airflow_support import AirflowHome  # noqa: E402
 from data_support import FakeServer, Reply, Request  # noqa: E402
+from train_support import write_small_world  # noqa: E402
+from vidsearch.data.dataset import Dataset  # noqa: E402
+from vidsearch.data.shapes import render_caption  # noqa: E402
 from vidsearch.index.store import IndexStore  # noqa: E402
+from vidsearch.pipelines.candidate import evaluate_candidate, promote  # noqa: E402
 from vidsearch.testing.videos import Scene, SceneKind, write_video  # noqa: E402
 
 pytestmark = pytest.mark.slow
+CLIP_TASKS = (
+    "import_captions",
+    "translate",
+    "filter_captions",
+    "crawl",
+    "merge",
+    "train",
+    "evaluate",
+    "promote",
+)
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +147,150 @@ def test_video_ingest_end_to_end(airflow: AirflowHome, tmp_path: Path, tiny_mode
     indexed_at = {name: v.indexed_at for name, v in videos.items()}
     with IndexStore(home) as store:
         assert {v.name: v.indexed_at for v in store.catalog.videos()} == indexed_at
+
+
+def _karpathy(world: Path, target: Path) -> tuple[Path, Path]:
+    """The shapes world's images and English captions as Flickr30k's Karpathy split file."""
+    images = target / "images"
+    images.mkdir(parents=True)
+    splits = {"train": "train", "validation": "val", "test": "test"}
+    entries = []
+    with Dataset.open(world) as dataset:
+        for image in dataset.images():
+            shutil.copyfile(dataset.image_path(image.image_id), images / f"{image.image_id}.jpg")
+            sentences = [
+                {"raw": c.caption}
+                for c in dataset.captions(language="en")
+                if c.image_id == image.image_id
+            ]
+            entries.append(
+                {
+                    "filename": f"{image.image_id}.jpg",
+                    "split": splits[image.split],
+                    "sentences": sentences,
+                }
+            )
+    captions = target / "dataset_flickr30k.json"
+    captions.write_text(json.dumps({"images": entries}))
+    return captions, images
+
+
+class Classifieds:
+    """A listing API on 127.0.0.1: two pages of posts with Persian titles and their images."""
+
+    TITLES = (
+        "دایره قرمز در وسط",
+        "مربع آبی در بالا سمت چپ",
+        "مثلث زرد در پایین سمت راست",
+        "دایره سبز در بالا سمت راست",
+        "مربع سفید در وسط",
+        "مثلث قرمز در بالا سمت چپ",
+    )
+
+    def __init__(self) -> None:
+        self.images = {}
+        for number, title in enumerate(self.TITLES):
+            buffer = io.BytesIO()
+            render_caption(title, size=64, seed=number).save(buffer, format="JPEG")
+            self.images[f"/img/{number}.jpg"] = buffer.getvalue()
+
+    def __call__(self, request: Request) -> Reply:
+        if request.path == "/api/posts":
+            page = int(request.query.get("page", "1"))
+            numbers = range(3 * (page - 1), min(3 * page, len(self.TITLES)))
+            posts = [
+                {"id": f"p{n}", "title": self.TITLES[n], "image_url": f"/img/{n}.jpg"}
+                for n in numbers
+            ]
+            return Reply(200, {"items": posts})
+        if request.path in self.images:
+            return Reply(200, self.images[request.path])
+        return Reply(404, b"")
+
+
+def test_persian_clip_end_to_end(
+    airflow: AirflowHome, tmp_path: Path, tiny_model: Path, tiny_sentence_model: Path
+) -> None:
+    captions, images = _karpathy(write_small_world(tmp_path / "world"), tmp_path / "flickr")
+    workdir = tmp_path / "work"
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    train_config = {
+        "kind": "text",
+        "name": "pipeline-fa",
+        "bundle": str(tiny_model),
+        "data": {"language": "fa"},
+        "text": {"model": "scratch", "max_length": 32, "hidden": 32, "heads": 2, "vocab_size": 120},
+        "optim": {"epochs": 2, "batch_size": 16, "lr": 2e-3, "head_lr": 2e-3, "threads": 1},
+    }
+    env = {
+        "AIRFLOW_VAR_VIDSEARCH_WORKDIR": str(workdir),
+        "AIRFLOW_VAR_VIDSEARCH_TRACKING_URI": tracking,
+        "VIDSEARCH_BACKEND": "torch",
+    }
+    with FakeServer(Classifieds()) as site:
+        conf = {
+            "captions_format": "flickr30k",
+            "captions_file": str(captions),
+            "images_dir": str(images),
+            "translate_backend": "dictionary",
+            "filter_encoder": str(tiny_sentence_model),
+            "filter_top_fraction": 0.9,
+            "crawl": {
+                "endpoint": f"{site.url}/api/posts",
+                "name": "divar",
+                "rate": None,
+                "split": "train",
+            },
+            "train_config": train_config,
+            "eval_rounds": 200,
+        }
+        run = airflow.dags_test("persian_clip", conf, env=env)
+    assert run.returncode == 0, run.stdout[-4000:]
+    states = airflow.states("persian_clip")
+    assert {task for task, _ in states} == set(CLIP_TASKS)
+    assert all(state == "success" for state, _ in states.values()), states
+
+    with Dataset.open(workdir / "train") as merged:
+        counts = merged.counts()
+        translations = list(
+            merged.captions(language="fa", source="flickr30k+mt", include_rejected=True)
+        )
+    assert counts["images_by_source"] == {"flickr30k": 60, "divar": 6}
+    assert translations and all(c.translator == "dictionary:shapes" for c in translations)
+    assert all(c.similarity is not None for c in translations)
+    rejected = [c for c in translations if not c.keep]
+    assert 0 < len(rejected) == counts["rejected_translations"] < len(translations) / 4
+    assert counts["captions_by_source"]["divar"] == 6
+
+    candidate = airflow.xcom("persian_clip", "train")
+    decision = airflow.xcom("persian_clip", "evaluate")
+    promoted = airflow.xcom("persian_clip", "promote")
+    assert decision["better"] is True and decision["incumbent"] is None
+    assert decision["metric"] == "text_to_image R@5" and decision["incumbent_value"] is None
+    assert Path(decision["report_file"]).is_file()
+    assert promoted["promoted"] is True and promoted["version"] == "1"
+    assert promoted["reference"] == "models:/vidsearch-fa@champion"
+    client = mlflow.MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    champion = client.get_model_version_by_alias("vidsearch-fa", "champion")
+    assert str(champion.version) == "1" and champion.run_id == candidate["run_id"]
+    assert client.get_run(candidate["run_id"]).info.status == "FINISHED"
+    assert "best/val/recall_at_1" in client.get_run(candidate["run_id"]).data.metrics
+    assert {f.path for f in client.list_artifacts(candidate["run_id"], "bundle")} >= {
+        "bundle/bundle.json"
+    }
+
+    # a candidate no better than the champion (its very weights, another run) leaves the alias
+    same = candidate | {"run_id": "0" * 32}
+    decision = evaluate_candidate(
+        candidate=same,
+        dataset=str(workdir / "train"),
+        rounds=200,
+        champions=str(workdir / "champions"),
+        settings={"backend": "torch"},
+    )
+    assert decision["better"] is False
+    assert decision["incumbent"] == "models:/vidsearch-fa@champion"
+    assert decision["candidate_value"] == decision["incumbent_value"]
+    assert promote(candidate=same, evaluation=decision)["promoted"] is False
+    assert str(client.get_model_version_by_alias("vidsearch-fa", "champion").version) == "1"
+    assert len(client.search_model_versions("name = 'vidsearch-fa'")) == 1

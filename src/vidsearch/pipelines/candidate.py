@@ -30,6 +30,7 @@ from vidsearch.pipelines.params import Kind, build_settings, spec
 DEFAULT_MODEL_NAME = "vidsearch-fa"
 DEFAULT_ALIAS = "champion"
 DEFAULT_KS = (1, 5, 10)
+REPORT_FILE = "evaluation.json"  # beside the candidate's bundle
 TRACKING_HINT = (
     "the persian_clip workflow tracks and registers models in MLflow: set tracking_uri "
     "(the param, the Variable vidsearch_tracking_uri, or MLFLOW_TRACKING_URI)"
@@ -158,7 +159,8 @@ def evaluate_candidate(
 ) -> dict[str, Any]:
     """Whether the candidate (a `train_candidate` result) is significantly better than the
     version holding `registered_model@alias` (downloaded into `champions/<version>` once),
-    or than `baseline` while none does; with neither, it is better by default."""
+    or than `baseline` while none does; with neither, it is better by default (and measured
+    alone). The full report goes to `evaluation.json` beside the candidate's bundle."""
     from vidsearch.data.records import Split
     from vidsearch.encoders.model_bundle import EncoderOptions
     from vidsearch.evaluation.comparison import compare_models
@@ -173,6 +175,7 @@ def evaluate_candidate(
             "incumbent": holder.reference,
             "reason": "the candidate already holds the alias",
         }
+    incumbent: str | None = None
     if holder is not None:
         incumbent = str(_champion_bundle(uri or "", holder, Path(champions)))
         decision |= {"incumbent": holder.reference, "incumbent_version": holder.version}
@@ -180,11 +183,10 @@ def evaluate_candidate(
         incumbent = baseline
         decision |= {"incumbent": baseline}
     else:
-        return decision | {
-            "better": True,
+        decision |= {
             "incumbent": None,
-            "reason": f"no version holds {registered_model}@{alias} and no "
-            "baseline is set: the first candidate is promoted",
+            "reason": f"no version holds {registered_model}@{alias} and no baseline is set: "
+            "the first candidate is better by default",
         }
     env = build_settings(settings or {})
     options = EncoderOptions(cache_dir=env.cache_dir, backend=env.backend, threads=env.threads)
@@ -200,13 +202,18 @@ def evaluate_candidate(
         limit=limit,
         options=options,
     )
-    return decision | {
-        "better": bool(comparison.better),
-        "metric": comparison.metric,
-        "candidate_value": comparison.candidate_value,
-        "incumbent_value": comparison.incumbent_value,
-        "comparison": comparison.to_json(),
-    }
+    result = comparison.to_json()
+    # the full report beside the candidate's bundle; the XCom keeps the decision
+    report = Path(candidate["bundle"]).parent / REPORT_FILE
+    report.write_text(json.dumps(result.pop("report"), default=_plain, indent=2))
+    plain = json.loads(json.dumps(result, default=_plain))  # numpy scalars as JSON numbers
+    return plain | decision | {"better": bool(comparison.better), "report_file": str(report)}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-able")
 
 
 def _champion_bundle(tracking_uri: str, holder: Any, champions: Path) -> Path:

@@ -79,6 +79,7 @@ def download(
             part.unlink(missing_ok=True)
         raise
     except HTTPError as exc:
+        exc.close()  # it holds the answer's connection
         permanent = 400 <= exc.code < 500 and exc.code not in _RETRYABLE_STATUS
         if exc.code == 416:  # the range is past the end: the .part is useless, start over
             part.unlink(missing_ok=True)
@@ -91,7 +92,9 @@ def download(
             f"cannot download {url}: {reason} ({have} bytes kept to resume)"
         ) from None
     if expected is not None and have < expected:
-        raise DownloadError(f"download of {url} stopped at {have} of {expected} bytes; will resume")
+        raise DownloadError(
+            f"download of {url} stopped at {have} of {expected} bytes (kept to resume)"
+        )
     os.replace(part, target)
     return target
 
