@@ -88,6 +88,17 @@ class AirflowHome:
         )
         return {(task, index): (state, tries) for task, index, state, tries in rows}
 
+    def map_labels(self, dag_id: str, task_id: str) -> list[str | None]:
+        """The labels the UI shows for a mapped task's instances (`map_index_template`)."""
+        rows = self._query(
+            "SELECT rendered_map_index FROM task_instance WHERE dag_id = ? AND run_id = ? "
+            "AND task_id = ? ORDER BY map_index",
+            dag_id,
+            self.last_run(dag_id),
+            task_id,
+        )
+        return [label for (label,) in rows]
+
     def xcom(self, dag_id: str, task_id: str, map_index: int = -1) -> Any:
         """What the task returned in the DAG's last run."""
         rows = self._query(

@@ -111,6 +111,7 @@ def test_video_ingest_end_to_end(airflow: AirflowHome, tmp_path: Path, tiny_mode
         first = airflow.dags_test("video_ingest", conf | sources, env=env)
         first_states = airflow.states("video_ingest")
         found = airflow.xcom("video_ingest", "discover")
+        labels = airflow.map_labels("video_ingest", "index_video")
         stats = airflow.xcom("video_ingest", "refresh_stats")
         with IndexStore(home) as store:
             videos = {v.name: v for v in store.catalog.videos()}
@@ -123,6 +124,7 @@ def test_video_ingest_end_to_end(airflow: AirflowHome, tmp_path: Path, tiny_mode
 
     assert first.returncode != 0, "a failed video fails the run"
     assert sorted(Path(s).name for s in found) == ["a.mp4", "b.mp4", "bad.mp4", "c.mp4"]
+    assert labels == [Path(s).name for s in found]  # what the UI shows for each video
     by_source = {found[i]: first_states[("index_video", i)] for i in range(len(found))}
     assert by_source[str(bad)] == ("failed", 1), "a corrupt file is not retried"
     assert all(state == "success" for s, (state, _) in by_source.items() if s != str(bad))

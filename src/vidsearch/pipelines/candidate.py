@@ -84,11 +84,12 @@ def train_candidate(
     output: str,
     tracking_uri: str | None,
     experiment: str | None = None,
+    language: str | None = None,
     settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train as `config` says on `dataset` into `output` (a rerun resumes, a finished run is
-    not trained again), tracked in MLflow but not registered; the result with the run id and
-    the bundle artifact's URI."""
+    """Train as `config` says on `dataset`'s `language` captions (default: the config's) into
+    `output` (a rerun resumes, a finished run is not trained again), tracked in MLflow but
+    not registered; the result with the run id and the bundle artifact's URI."""
     from vidsearch.encoders.model_bundle import EncoderOptions
     from vidsearch.train.runner import train
 
@@ -102,6 +103,8 @@ def train_candidate(
     data["mlflow"] |= {"tracking_uri": uri, "registered_model": None}
     if experiment:
         data["mlflow"]["experiment"] = experiment
+    if language:
+        data["data"]["language"] = language
     from vidsearch.train.config import parse_config
 
     final = parse_config(data, where="the workflow's training config")

@@ -157,7 +157,7 @@ def persian_clip() -> None:
 
     @task
     def train(dataset: dict[str, Any]) -> dict[str, Any]:
-        p = values(PARAMS, "train_config", "tracking_uri", "experiment", *ENCODER)
+        p = values(PARAMS, "train_config", "tracking_uri", "experiment", "language", *ENCODER)
         return run_step(
             model_steps.train_candidate,
             config=p["train_config"] or {},
@@ -165,6 +165,7 @@ def persian_clip() -> None:
             output=f"{_folders()['runs']}/{run_id_folder()}",
             tracking_uri=p["tracking_uri"],
             experiment=p["experiment"],
+            language=p["language"],
             settings=settings_values(p),
         )
 
