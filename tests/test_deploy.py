@@ -25,7 +25,7 @@ def compose() -> dict:
 def test_compose_services_and_wiring() -> None:
     spec = compose()
     services = spec["services"]
-    assert set(services) == {"api", "qdrant", "prometheus", "grafana"}
+    assert set(services) == {"api", "qdrant", "prometheus", "grafana", "mlflow", "airflow"}
     api = services["api"]
     context = (DEPLOY / api["build"]["context"]).resolve()
     assert context == ROOT and (context / api["build"]["dockerfile"]).is_file()
@@ -39,7 +39,7 @@ def test_compose_services_and_wiring() -> None:
         for dependency in service.get("depends_on", []):
             assert dependency in services, (name, dependency)
         for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
+            source = re.sub(r"^\$\{\w+:-(.+?)\}", r"\1", volume).split(":")[0]  # ${VAR:-./x}
             if source.startswith("."):
                 assert (DEPLOY / source).exists(), (name, volume)
             else:
@@ -50,20 +50,72 @@ def test_compose_services_and_wiring() -> None:
     assert (DEPLOY / mounts["/var/lib/grafana/dashboards"] / DASHBOARD.name).is_file()
 
 
+def _extras() -> set[str]:
+    return set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    )
+
+
+def _cli_help(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from vidsearch.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_compose_training_and_orchestration_services() -> None:
+    """MLflow and Airflow run vidsearch's own commands, from images with the extras they need,
+    and the other services reach them by service name."""
+    services = compose()["services"]
+    mlflow, airflow = services["mlflow"], services["airflow"]
+    for service, needed in ((mlflow, {"train"}), (airflow, {"airflow", "train", "qdrant"})):
+        assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+        extras = set(service["build"]["args"]["EXTRAS"].split(","))
+        assert needed <= extras <= _extras(), extras
+        assert "serve" not in extras  # the API image stays the small one
+    command = mlflow["command"]
+    assert command[:2] == ["vidsearch", "mlflow-server"]
+    options = _cli_help("mlflow-server")
+    for flag in command[2::2]:
+        assert flag in options, flag
+    port = command[command.index("--port") + 1]
+    assert mlflow["ports"] == [f"{port}:{port}"]
+    assert f":{port}/health" in " ".join(mlflow["healthcheck"]["test"])
+    for name in ("api", "airflow"):
+        assert services[name]["environment"]["MLFLOW_TRACKING_URI"] == f"http://mlflow:{port}"
+    script = airflow["command"][-1]
+    assert "$$(vidsearch pipelines dags-folder)" in script  # $$: compose's escape for $
+    assert "airflow db migrate" in script and script.endswith("exec airflow standalone")
+    _cli_help("pipelines", "dags-folder")
+    env = airflow["environment"]
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    folder = env["AIRFLOW_VAR_VIDSEARCH_FOLDER"]  # the Variable video_ingest's folder reads
+    targets = [re.sub(r"^\$\{\w+:-(.+?)\}", r"\1", v).split(":")[1] for v in airflow["volumes"]]
+    assert folder in targets
+    from vidsearch.pipelines import video_ingest
+
+    assert "vidsearch_folder" in {spec.variable for spec in video_ingest.DAG_PARAMS}
+    assert env["VIDSEARCH_QDRANT_URL"] == services["api"]["environment"]["VIDSEARCH_QDRANT_URL"]
+    assert airflow["ports"] == [f"{env['AIRFLOW__API__PORT']}:{env['AIRFLOW__API__PORT']}"]
+    assert set(airflow["depends_on"]) == {"qdrant", "mlflow"}
+
+
 def test_dockerfile_builds_the_service() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     instructions = [line.split()[0] for line in text.splitlines() if line and line[0].isupper()]
-    assert instructions[0] == "FROM" and "python:3.11" in text.splitlines()[2]
+    assert instructions[0] == "FROM"
+    assert re.search(r"^FROM python:3\.11", text, re.MULTILINE)
     for line in text.splitlines():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), line
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"
-    ]
-    install = re.search(r'-c constraints.txt "\.\[([\w,]+)\]"', text)
-    assert install, "the image installs the project with the constraints"
-    assert set(install.group(1).split(",")) <= set(extras) and "serve" in install.group(1)
+    assert re.search(r'-c constraints.txt "\.\[\$\{EXTRAS\}\]"', text), "installs with constraints"
+    default = re.search(r"^ARG EXTRAS=([\w,]+)$", text, re.MULTILINE)
+    assert default, "the extras default to the API's"
+    assert set(default.group(1).split(",")) <= _extras() and "serve" in default.group(1)
     cmd = json.loads(re.search(r"^CMD (.+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert cmd == ["vidsearch", "serve", "--host", "0.0.0.0", "--port", "8000"]
     assert "EXPOSE 8000" in text and "USER vidsearch" in text
