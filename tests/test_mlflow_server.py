@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from process_support import assert_clean_failure, vidsearch
 from train_support import options, text_config, write_small_world
 from vidsearch.cli import app
+from vidsearch.train.mlflow_server import ServerConfig, allowed_hosts
 
 mlflow = pytest.importorskip("mlflow")
 pytestmark = pytest.mark.skipif(
@@ -147,9 +148,40 @@ def trained(
 
 
 def test_the_server_answers_on_loopback(served: Served) -> None:
+    import urllib.error
+    import urllib.request
+
     assert served.uri.startswith("http://127.0.0.1:")
     print(f"mlflow-server answered after {served.started_s:.1f} s")
     assert (served.home / "mlflow.db").is_file() and (served.home / "artifacts").is_dir()
+    api = f"{served.uri}/api/2.0/mlflow/experiments/search?max_results=1"
+    with urllib.request.urlopen(api, timeout=10) as answer:
+        assert answer.status == 200
+    rebound = urllib.request.Request(api, headers={"Host": "attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:  # MLflow's Host check is on
+        urllib.request.urlopen(rebound, timeout=10)
+    refused.value.close()
+    assert refused.value.code == 403
+    log = served.log.read_text()
+    assert "MLflow tracking server at " in log and "Creating initial MLflow database" in log
+
+
+def test_the_invocation_and_the_hosts_it_accepts(tmp_path: Path) -> None:
+    config = ServerConfig(tmp_path / "srv", host="0.0.0.0", port=5500, allowed_hosts=("mlflow",))
+    assert config.tracking_uri == "http://127.0.0.1:5500"
+    assert ServerConfig(tmp_path, host="::1").tracking_uri == "http://[::1]:5000"
+    command = config.command("python")
+    assert command[:4] == ["python", "-m", "mlflow", "server"]
+    assert "--serve-artifacts" in command
+    command.remove("--serve-artifacts")
+    option = dict(zip(command[4::2], command[5::2], strict=True))
+    assert option["--backend-store-uri"] == f"sqlite:///{tmp_path / 'srv' / 'mlflow.db'}"
+    assert option["--artifacts-destination"] == str(tmp_path / "srv" / "artifacts")
+    assert (option["--host"], option["--port"], option["--workers"]) == ("0.0.0.0", "5500", "2")
+    hosts = option["--allowed-hosts"].split(",")
+    assert hosts[:2] == ["mlflow", "mlflow:*"] and {"localhost:*", "10.*", "172.31.*"} <= set(hosts)
+    assert allowed_hosts(["mlflow:5000", "*.corp"])[:3] == ["mlflow:5000", "*.corp", "*.corp:*"]
+    assert "--allowed-hosts" not in ServerConfig(tmp_path).command()  # MLflow's defaults
 
 
 def test_training_logs_and_registers_through_the_server(
@@ -192,9 +224,13 @@ def test_a_separate_search_process_loads_the_registered_model(
     monkeypatch.setenv("VIDSEARCH_MODEL", f"models:/{NAME}@champion")
     monkeypatch.setenv("VIDSEARCH_HOME", str(home))
     monkeypatch.setenv("VIDSEARCH_BACKEND", "torch")
+    started = time.monotonic()
     indexed = vidsearch("index", standard_video[0], home=home)
     assert indexed.returncode == 0, indexed.stderr[-3000:]
+    print(f"index {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
     found = vidsearch("search", QUERY_FA, "--json", "-k", "3", home=home)
+    print(f"search {time.monotonic() - started:.1f} s")
     assert found.returncode == 0, found.stderr[-3000:]
     result = json.loads(found.stdout)
     assert result["encoder"]["bundle"] == f"models:/{NAME}@champion"

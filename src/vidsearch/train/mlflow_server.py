@@ -16,7 +16,7 @@ otherwise.
 
 MLflow ≥ 3.5 checks the Host header of every request (DNS rebinding): by default it accepts
 localhost and private addresses only. A server other machines reach by a name (a compose
-service `mlflow`) needs that name in `allowed_hosts`; the loopback names are always kept.
+service `mlflow`) needs that name in `allowed_hosts`; those defaults are kept beside it.
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ ARTIFACTS = "artifacts"
 HEALTH = "/health"
 STARTUP_TIMEOUT_S = 120.0  # a cold start on a busy 2-core machine takes ~25 s
 STOP_GRACE_S = 10.0  # TERM, then KILL
-TAIL_LINES = 40
+TAIL_LINES = 40  # in an error
+HELD_LINES = 2000  # output before the server answers, shown once it does
+# MLflow's own default Host patterns, kept when names are added: loopback and private networks
 LOOPBACK_HOSTS = ("localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[[]::1]:*")
+PRIVATE_HOSTS = ("10.*", "192.168.*", *(f"172.{i}.*" for i in range(16, 32)), "fc00:*", "fd00:*")
 _QUIET_JOBS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 _BIND_FAILED = ("address already in use", "errno 98")
 
@@ -107,7 +110,7 @@ class ServerConfig:
 
 def allowed_hosts(names: Sequence[str]) -> list[str]:
     """MLflow's `--allowed-hosts` patterns: each name as given and, without a port, on any
-    port; then the loopback names (giving the option replaces MLflow's defaults)."""
+    port; then MLflow's defaults (loopback, private addresses), which the option replaces."""
     patterns: list[str] = []
     for name in (n.strip() for n in names):
         if not name:
@@ -115,13 +118,14 @@ def allowed_hosts(names: Sequence[str]) -> list[str]:
         patterns.append(name)
         if name != "*" and not name.rpartition(":")[2].isdigit() and not name.endswith("*"):
             patterns.append(f"{name}:*")
-    return list(dict.fromkeys([*patterns, *LOOPBACK_HOSTS]))
+    return list(dict.fromkeys([*patterns, *LOOPBACK_HOSTS, *PRIVATE_HOSTS]))
 
 
 class MlflowServer:
     """`start()` it, `wait()` for it or `stop()` it; or `serve()`: start, then run until
     SIGINT/SIGTERM or the server's own exit, and stop. Its output goes line by line to
-    `output`, and the last lines are kept for error messages."""
+    `output` once it answers (a start that fails shows its last lines in the error instead),
+    and the last lines are kept for error messages."""
 
     def __init__(
         self,
@@ -139,6 +143,8 @@ class MlflowServer:
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._reader: threading.Thread | None = None
         self._hurry = threading.Event()
+        self._lock = threading.Lock()
+        self._held: collections.deque[str] | None = collections.deque(maxlen=HELD_LINES)
 
     @property
     def tracking_uri(self) -> str:
@@ -169,17 +175,29 @@ class MlflowServer:
         except BaseException:
             self.stop()
             raise
+        with self._lock:  # in order: the reader waits meanwhile
+            for line in self._held or ():
+                self._emit(line)
+            self._held = None
         return self.tracking_uri
 
     def _read(self, stream: IO[bytes]) -> None:
         for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip()
-            self._tail.append(line)
-            with contextlib.suppress(Exception):  # a closed terminal must not stop the server
-                self.output(line)
+            with self._lock:
+                self._tail.append(line)
+                if self._held is not None:
+                    self._held.append(line)
+                    continue
+            self._emit(line)
+
+    def _emit(self, line: str) -> None:
+        with contextlib.suppress(Exception):  # a closed terminal must not stop the server
+            self.output(line)
 
     def tail(self) -> str:
-        return "\n".join(self._tail)
+        with self._lock:
+            return "\n".join(self._tail)
 
     def _wait_healthy(self) -> None:
         assert self.process is not None
