@@ -8,7 +8,13 @@ VidsearchError
 
 from __future__ import annotations
 
-from vidsearch.errors import ConfigError, MediaError, ModelMismatchError, VidsearchError
+from vidsearch.errors import (
+    ConfigError,
+    IndexCorruptError,
+    MediaError,
+    ModelMismatchError,
+    VidsearchError,
+)
 
 
 class PipelineError(VidsearchError):
@@ -23,11 +29,12 @@ class DownloadError(PipelineError):
 
 def is_permanent(exc: BaseException) -> bool:
     """Whether retrying the step would fail the same way: a file that is not a usable video,
-    a setting that is wrong, an index built with another model, a URL that answers 4xx or is
-    too large. Anything else (a held index lock, a network error, a full disk) may pass."""
+    a setting that is wrong, an index built with another model or damaged (`vidsearch
+    doctor`), a URL that answers 4xx or is too large. Anything else (a held index lock, a
+    network error, a full disk) may pass."""
     if isinstance(exc, DownloadError):
         return exc.permanent
-    if isinstance(exc, MediaError | ConfigError | ModelMismatchError):
+    if isinstance(exc, MediaError | ConfigError | ModelMismatchError | IndexCorruptError):
         return True
     from vidsearch.data.errors import SourceFormatError
 
