@@ -113,8 +113,9 @@ class AirflowHome:
         value = rows[0][0]
         return json.loads(value) if isinstance(value, str | bytes) else value
 
-    def structure(self) -> dict[str, Any]:
-        """Every DAG of the folder as Airflow parses it: import errors, tasks, params."""
+    def structure(self, env: dict[str, str] | None = None) -> dict[str, Any]:
+        """Every DAG of the folder as Airflow parses it (with `env` added to the environment):
+        import errors, tasks, params."""
         script = (
             "import json\n"
             "from airflow.dag_processing.dagbag import DagBag\n"
@@ -132,7 +133,7 @@ class AirflowHome:
         )
         done = subprocess.run(
             [sys.executable, "-c", script],
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=120,

@@ -85,6 +85,12 @@ def test_dags_import_and_shape(airflow: AirflowHome) -> None:
     assert "VIDSEARCH_HOME" in ingest_params["home"]["description"]
     assert "qdrant_api_key" not in ingest_params  # a secret: a Variable, never a param
 
+    # with a Qdrant server the videos may be indexed at once, on as many workers as there are
+    served = airflow.structure(env={"VIDSEARCH_QDRANT_URL": "http://127.0.0.1:6333"})
+    assert (
+        served["dags"]["video_ingest"]["tasks"]["index_video"]["max_active_tis_per_dagrun"] is None
+    )
+
 
 def _scenes(colour: int) -> list[Scene]:
     return [Scene(SceneKind.TEXTURE, 25, color=colour), Scene(SceneKind.STATIC, 25, colour + 1)]

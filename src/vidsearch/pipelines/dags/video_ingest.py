@@ -6,9 +6,9 @@
 Each task calls `vidsearch.pipelines.video_ingest`. A video already complete in the index is
 not discovered again; a video that cannot be indexed fails its own mapped task (no retries:
 the file is what it is) while the others go on; `refresh_stats` runs when every video is
-done, whatever happened, and reports the index's counts (building
-the embedded index's search graph when enough points wait for it); `all_indexed` fails the
-run, through its failed upstream, when some video failed.
+done, whatever happened, and reports the index's counts (building the embedded index's search
+graph when enough points wait for it); `all_indexed` fails the run, through its failed
+upstream, when some video failed.
 
 With the embedded index (no VIDSEARCH_QDRANT_URL where this file is parsed) one video is
 indexed at a time: the index belongs to one process, and a task that finds it held (a
