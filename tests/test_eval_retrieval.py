@@ -84,11 +84,13 @@ def trained(world: Path, tiny_model: Path, tmp_path_factory: pytest.TempPathFact
 
 @pytest.mark.slow
 def test_trained_beats_untrained_significantly(
-    world: Path, tiny_model: Path, trained: Path, tmp_path: Path
+    world: Path, tiny_model: Path, trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     args = ["eval", "retrieval", "--dataset", str(world), "--model", str(trained)]
     args += ["--baseline", str(tiny_model), "--lang", "en", "--backend", "torch"]
-    args += ["--rounds", "1000", "--out", str(tmp_path / "out"), "--json"]
+    args += ["--rounds", "1000", "--out", str(tmp_path / "out"), "--json", "--mlflow", tracking]
+    monkeypatch.chdir((tmp_path / "cwd").mkdir() or tmp_path / "cwd")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -103,6 +105,18 @@ def test_trained_beats_untrained_significantly(
     page = (tmp_path / "out" / "retrieval.html").read_text()
     assert page.count("data:image/png;base64,") >= 4  # 2 curves + 2 score plots
     assert (tmp_path / "out" / "retrieval.json").is_file()
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking)
+    (run,) = client.search_runs([client.get_experiment_by_name("vidsearch-eval").experiment_id])
+    assert run.data.params["model"] == str(trained) and run.data.params["lang"] == "en"
+    for role, result in (("model", trained_r), ("baseline", untrained_r)):
+        value = result["text_to_image"]["recall"]["R@5"]["value"]
+        assert run.data.metrics[f"{role}/t2i R_5"] == value
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert artifacts == {"retrieval.json", "retrieval.html"}
+    assert (tmp_path / "mlartifacts").is_dir() and not any((tmp_path / "cwd").iterdir())
 
 
 @pytest.mark.slow

@@ -91,10 +91,15 @@ def _translator(spec: str | None, language: str):
 
 
 def _log(name: str, params: dict[str, Any], report: dict[str, Any], files: list[Path],
-         uri: str | None) -> None:  # fmt: skip
+         uri: str | None, roles: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """MLflow metrics are keyed by each result's role where given ("model", "baseline"), else
+    its label: labels are model references (paths, hub ids) that MLflow refuses as names."""
     from vidsearch.evaluation.report import flatten, log_mlflow
 
-    run = log_mlflow(name, params, flatten(report.get("metrics", {})), files, tracking_uri=uri)
+    labelled = report.get("metrics", {})
+    keys = [*roles, *list(labelled)[len(roles) :]]
+    metrics = flatten({key: labelled[label] for key, label in zip(keys, labelled, strict=True)})
+    run = log_mlflow(name, params, metrics, files, tracking_uri=uri)
     if run:
         typer.echo(f"logged to MLflow: run {run}", err=True)
 
@@ -174,7 +179,7 @@ def retrieval_command(
         _write(out / "retrieval.html", report.retrieval_html(data)),
     ]
     _log("retrieval", {"dataset": dataset, "model": model, "baseline": baseline, "lang": lang},
-         data, files, mlflow)  # fmt: skip
+         data, files, mlflow, roles=("model", "baseline"))  # fmt: skip
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

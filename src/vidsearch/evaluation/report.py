@@ -134,7 +134,12 @@ def log_mlflow(
     except ModuleNotFoundError:
         return None
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "vidsearch-eval"))
+    experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME", "vidsearch-eval")
+    if mlflow.get_experiment_by_name(experiment) is None:
+        from vidsearch.train.tracking import beside_database  # the same layout as training's
+
+        mlflow.create_experiment(experiment, artifact_location=beside_database(uri))
+    mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_metrics({_metric_key(k): float(v) for k, v in values.items()})
@@ -144,8 +149,11 @@ def log_mlflow(
 
 
 def _metric_key(name: str) -> str:
-    """MLflow metric names allow letters, digits and _ - . space / only."""
-    return "".join(c if c.isalnum() or c in "_-. /" else "_" for c in name)
+    """MLflow metric names allow letters, digits and _ - . space / only, and no absolute or
+    parent paths."""
+    safe = "".join(c if c.isalnum() or c in "_-. /" else "_" for c in name)
+    parts = [p for p in safe.split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
