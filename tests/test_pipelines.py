@@ -4,6 +4,7 @@ a corrupt file, a held index)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -182,6 +183,17 @@ def test_ingest_steps_index_new_videos_once(videos: Path, tmp_path: Path, tiny_m
     )
     assert again["new"] == [str(tmp_path / "gone.mp4")] and again["missing"] == again["new"]
     assert len(again["known"]) == 2
+
+    # a watched file that kept its size and time is not read again; a changed one is new
+    two = videos / "two.mp4"
+    status = two.stat()
+    data = bytearray(two.read_bytes())
+    data[-100] ^= 0xFF
+    two.write_bytes(bytes(data))
+    os.utime(two, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert str(two) in discover(folder=str(videos), settle_seconds=0, settings=settings)["known"]
+    os.utime(two, ns=(status.st_atime_ns, status.st_mtime_ns - 10**9))
+    assert discover(folder=str(videos), settle_seconds=0, settings=settings)["new"] == [str(two)]
 
     bad = videos / "bad.mp4"
     bad.write_bytes(b"not a video at all" * 100)

@@ -91,6 +91,7 @@ def train_candidate(
     `output` (a rerun resumes, a finished run is not trained again), tracked in MLflow but
     not registered; the result with the run id and the bundle artifact's URI."""
     from vidsearch.encoders.model_bundle import EncoderOptions
+    from vidsearch.train.config import parse_config
     from vidsearch.train.runner import train
 
     uri = tracking_uri_or_env(tracking_uri)
@@ -105,8 +106,6 @@ def train_candidate(
         data["mlflow"]["experiment"] = experiment
     if language:
         data["data"]["language"] = language
-    from vidsearch.train.config import parse_config
-
     final = parse_config(data, where="the workflow's training config")
     env = build_settings(settings or {})
     options = EncoderOptions(

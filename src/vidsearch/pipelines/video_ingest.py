@@ -16,6 +16,7 @@ out comes from `VIDSEARCH_*` as for every vidsearch command.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -112,10 +113,11 @@ def discover(
                 # a URL not downloaded yet is new; a missing file is reported by index_video
                 report["new" if is_url(source) else "missing"].append(source)
                 continue
-            if not is_url(source) and now - local.stat().st_mtime < settle_seconds:
+            status = local.stat()
+            if not is_url(source) and now - status.st_mtime < settle_seconds:
                 report["settling"].append(source)
                 continue
-            content = file_fingerprint(local)
+            content = _unchanged(store, local, status) or file_fingerprint(local)
             if content in seen:
                 continue
             seen.add(content)
@@ -123,6 +125,18 @@ def discover(
             report["known" if record is not None and record.complete else "new"].append(source)
     report["new"] += report["missing"]  # their own task fails with the reason
     return report
+
+
+def _unchanged(store: IndexStore, path: Path, status: os.stat_result) -> str | None:
+    """The id of the complete video indexed from `path` if the file has not changed since
+    (same size and modification time): a folder watch need not read every file each run."""
+    for record in store.catalog.by_path(os.path.abspath(path)):
+        if record.complete and (record.size, record.mtime_ns) == (
+            status.st_size,
+            status.st_mtime_ns,
+        ):
+            return record.video_id
+    return None
 
 
 def index_video(
