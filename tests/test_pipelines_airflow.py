@@ -15,9 +15,12 @@ pytest.importorskip("airflow.sdk", reason="the airflow extra is not installed")
 
 mlflow = pytest.importorskip("mlflow")
 
+from typer.testing import CliRunner  # noqa: E402
+
 from airflow_support import AirflowHome  # noqa: E402
 from data_support import FakeServer, Reply, Request  # noqa: E402
 from train_support import write_small_world  # noqa: E402
+from vidsearch.cli import app  # noqa: E402
 from vidsearch.data.dataset import Dataset  # noqa: E402
 from vidsearch.data.shapes import render_caption  # noqa: E402
 from vidsearch.index.store import IndexStore  # noqa: E402
@@ -298,6 +301,20 @@ def test_persian_clip_end_to_end(
     )
     assert decision["better"] is False
     assert decision["incumbent"] == "models:/vidsearch-fa@champion"
+
+    # the lightweight path: train → evaluate → promote as one command, no Airflow
+    config_file = tmp_path / "fa.json"
+    config_file.write_text(json.dumps(train_config | {"seed": 1}))
+    args = ["pipelines", "candidate", str(config_file), "--dataset", str(workdir / "train")]
+    args += ["--output", str(tmp_path / "cli-run"), "--tracking-uri", tracking, "--rounds", "200"]
+    result = CliRunner().invoke(app, args, env={"VIDSEARCH_BACKEND": "torch"})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["candidate"]["run_id"] not in (None, candidate["run_id"])
+    assert report["evaluation"]["incumbent"] == "models:/vidsearch-fa@champion"
+    assert report["promotion"]["promoted"] is report["evaluation"]["better"]
+    holder = client.get_model_version_by_alias("vidsearch-fa", "champion")
+    assert str(holder.version) == report["promotion"].get("version", "1")
     assert decision["candidate_value"] == decision["incumbent_value"]
     assert promote(candidate=same, evaluation=decision)["promoted"] is False
     assert str(client.get_model_version_by_alias("vidsearch-fa", "champion").version) == "1"

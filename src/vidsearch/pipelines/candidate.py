@@ -122,16 +122,19 @@ def train_candidate(
 
 
 def _load_config(config: Mapping[str, Any] | str):  # -> TrainConfig
-    from vidsearch.train.config import load_config, parse_config
+    from vidsearch.train.config import parse_config, read_config_data
 
     if isinstance(config, Mapping):
         data = json.loads(json.dumps(config))  # a copy: the caller's stays as it was
-        data.setdefault("output", "unused")  # the workflow sets it
-        data.setdefault("data", {}).setdefault("dataset", "unused")
-        return parse_config(data, where="train_config")
-    if not config:
+        where = "train_config"
+    elif config:
+        data = read_config_data(Path(config).expanduser())
+        where = str(config)
+    else:
         raise ConfigError("train_config is empty: give a training config file or object")
-    return load_config(Path(config).expanduser())
+    data.setdefault("output", "unused")  # the workflow sets it
+    data.setdefault("data", {}).setdefault("dataset", "unused")
+    return parse_config(data, where=where)
 
 
 def _artifact_uri(tracking_uri: str, run_id: str | None) -> str | None:

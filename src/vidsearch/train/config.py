@@ -210,6 +210,12 @@ def parse_config(
 
 def load_config(path: Path) -> TrainConfig:
     """Read a .toml, .json or .yaml/.yml training config."""
+    return parse_config(read_config_data(path), where=str(path))
+
+
+def read_config_data(path: Path) -> dict[str, Any]:
+    """A config file's table as it is, unchecked (a caller may fill fields in first); paths in
+    it made relative to its folder."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -231,7 +237,7 @@ def load_config(path: Path) -> TrainConfig:
         raise ConfigError(f"{path} is not valid {suffix[1:].upper()}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a table of settings at the top")
-    return parse_config(data, base=path.parent, where=str(path))
+    return _relative_to(data, path.parent)
 
 
 def _yaml(text: str) -> Any:
