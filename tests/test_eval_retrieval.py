@@ -106,11 +106,14 @@ def test_trained_beats_untrained_significantly(
     assert page.count("data:image/png;base64,") >= 4  # 2 curves + 2 score plots
     assert (tmp_path / "out" / "retrieval.json").is_file()
 
+    import mlflow
     from mlflow.tracking import MlflowClient
 
+    assert mlflow.get_tracking_uri() != tracking  # the process-wide setting was left alone
     client = MlflowClient(tracking)
     (run,) = client.search_runs([client.get_experiment_by_name("vidsearch-eval").experiment_id])
     assert run.data.params["model"] == str(trained) and run.data.params["lang"] == "en"
+    assert run.info.status == "FINISHED"
     for role, result in (("model", trained_r), ("baseline", untrained_r)):
         value = result["text_to_image"]["recall"]["R@5"]["value"]
         assert run.data.metrics[f"{role}/t2i R_5"] == value

@@ -13,6 +13,7 @@ import html
 import io
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -133,19 +134,35 @@ def log_mlflow(
         import mlflow
     except ModuleNotFoundError:
         return None
-    mlflow.set_tracking_uri(uri)
-    experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME", "vidsearch-eval")
-    if mlflow.get_experiment_by_name(experiment) is None:
-        from vidsearch.train.tracking import beside_database  # the same layout as training's
+    from mlflow.entities import Metric, Param
 
-        mlflow.create_experiment(experiment, artifact_location=beside_database(uri))
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=run_name) as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-        mlflow.log_metrics({_metric_key(k): float(v) for k, v in values.items()})
+    from vidsearch.train.tracking import beside_database  # the same layout as training's
+
+    # The client, not mlflow's module-level state: the process's other MLflow users (a
+    # `models:/` reference, a training run) keep their own tracking URI.
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME", "vidsearch-eval")
+    experiment = client.get_experiment_by_name(name)
+    experiment_id = (
+        experiment.experiment_id
+        if experiment is not None
+        else client.create_experiment(name, artifact_location=beside_database(uri))
+    )
+    run_id = client.create_run(experiment_id, run_name=run_name).info.run_id
+    now = int(time.time() * 1000)
+    try:
+        client.log_batch(
+            run_id,
+            params=[Param(k, str(v)[:500]) for k, v in params.items()],
+            metrics=[Metric(_metric_key(k), float(v), now, 0) for k, v in values.items()],
+        )
         for path in artifacts:
-            mlflow.log_artifact(str(path))
-        return run.info.run_id
+            client.log_artifact(run_id, str(path))
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
 
 
 def _metric_key(name: str) -> str:
