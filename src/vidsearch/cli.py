@@ -167,30 +167,12 @@ def index_command(
         finally:
             store.close()
     if as_json:
-        typer.echo(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))
     if not reports:
         _fail("no video files found in the given paths")
     if failed:
         typer.echo(f"{failed} of {len(reports)} files failed", err=True)
         raise typer.Exit(1)
-
-
-def _report_json(report: Any) -> dict[str, Any]:
-    from vidsearch.media.probe import printable_path
-
-    return {
-        "path": printable_path(report.path),  # a refused name may not be UTF-8
-        "name": report.name,
-        "status": report.status.value,
-        "frames": report.frames,
-        "encoded": report.encoded,
-        "decoded": report.decoded,
-        "duration": round(report.duration, 3),
-        "seconds": round(report.seconds, 3),
-        "error": report.error or None,
-        "cues": report.cues,
-        "warnings": report.warnings,
-    }
 
 
 @app.command("search")

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from vidsearch.index.base import FramePoint, frame_point_id
 from vidsearch.index.catalog import now_iso
 from vidsearch.index.store import IndexStore
 from vidsearch.media.decode import DecodedFrame, DecodeMode, decode_frames
-from vidsearch.media.probe import probe_video
+from vidsearch.media.probe import printable_path, probe_video
 from vidsearch.media.sampler import FrameSampler, SamplerConfig
 from vidsearch.prefetch import prefetch
 from vidsearch.types import SampledFrame, ShotClosed, VideoInfo, VideoRecord, VideoState
@@ -67,6 +67,21 @@ class IngestReport:
     error: str = ""
     cues: int = 0  # subtitle lines stored (dialogue search)
     warnings: list[str] = field(default_factory=list)  # unreadable subtitles and the like
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": printable_path(self.path),  # a refused name may not be UTF-8
+            "name": self.name,
+            "status": self.status.value,
+            "frames": self.frames,
+            "encoded": self.encoded,
+            "decoded": self.decoded,
+            "duration": round(self.duration, 3),
+            "seconds": round(self.seconds, 3),
+            "error": self.error or None,
+            "cues": self.cues,
+            "warnings": list(self.warnings),
+        }
 
 
 class ProgressListener(Protocol):

@@ -28,7 +28,7 @@ from vidsearch.errors import ConfigError, MediaError
 from vidsearch.fingerprint import file_fingerprint
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
 from vidsearch.index.store import IndexStore
-from vidsearch.ingest import VIDEO_EXTENSIONS, Ingestor, IngestReport, IngestStatus
+from vidsearch.ingest import VIDEO_EXTENSIONS, Ingestor, IngestStatus
 from vidsearch.pipelines.downloads import DEFAULT_MAX_BYTES, download, is_url, staged_path
 from vidsearch.pipelines.params import INDEX_PARAMS, Kind, build_settings, spec
 
@@ -162,7 +162,7 @@ def index_video(
         report = _ingestor(config, store, encoder).index_file(path)
     if report.status is IngestStatus.FAILED:
         raise MediaError(report.error or f"{path}: cannot be indexed")
-    return report_json(report) | {"source": source}
+    return report.to_json() | {"source": source}
 
 
 def refresh_stats(
@@ -197,21 +197,6 @@ def refresh_stats(
         "indexed_now": sorted(r["name"] for r in reports if r.get("status") == "indexed"),
         "skipped_now": sorted(r["name"] for r in reports if r.get("status") == "skipped"),
         "failed_now": [s for s in discovered if s not in done],
-    }
-
-
-def report_json(report: IngestReport) -> dict[str, Any]:
-    return {
-        "path": report.path,
-        "name": report.name,
-        "status": report.status.value,
-        "frames": report.frames,
-        "encoded": report.encoded,
-        "decoded": report.decoded,
-        "duration": round(report.duration, 3),
-        "seconds": round(report.seconds, 3),
-        "cues": report.cues,
-        "warnings": list(report.warnings),
     }
 
 
