@@ -11,10 +11,28 @@ from typing import Protocol
 
 import numpy as np
 
+from vidsearch.errors import IndexError_
 from vidsearch.types import FrameHit, VideoRecord
 
 # Fixed namespace: point ids depend only on the video's content and the frame's pts.
 POINT_NAMESPACE = uuid.UUID("6f1d3c1e-8a57-4d1b-9d0e-3b8a1f0c7a42")
+
+
+def check_vectors(points: Sequence[FramePoint], dim: int) -> None:
+    """Every point's vector fits the index, checked before anything is written."""
+    for p in points:
+        if p.vector.shape != (dim,):
+            raise IndexError_(f"vector of shape {p.vector.shape} does not fit a {dim}-d index")
+
+
+def query_vector(vector: np.ndarray, dim: int) -> list[float]:
+    """A query as the index takes it, or IndexError_ if its size does not fit."""
+    vector = np.asarray(vector, dtype=np.float32).ravel()
+    if vector.shape != (dim,):
+        raise IndexError_(
+            f"query vector has {vector.shape[0]} values; the index holds {dim}-d vectors"
+        )
+    return vector.tolist()
 
 
 def frame_point_id(video_id: str, pts: int) -> str:

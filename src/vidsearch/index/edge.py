@@ -16,7 +16,7 @@ import numpy as np
 import qdrant_edge as qe
 
 from vidsearch.errors import IndexError_, IndexLockedError
-from vidsearch.index.base import FramePoint
+from vidsearch.index.base import FramePoint, check_vectors, query_vector
 from vidsearch.types import FrameHit
 
 VIDEO_FIELD = "video_id"
@@ -134,13 +134,10 @@ class EdgeVectorIndex:
     def upsert(self, points: Sequence[FramePoint]) -> None:
         if not points:
             return
-        batch = []
-        for p in points:
-            if p.vector.shape != (self._dim,):
-                raise IndexError_(
-                    f"vector of shape {p.vector.shape} does not fit a {self._dim}-d index"
-                )
-            batch.append(qe.Point(id=p.point_id, vector=p.vector.tolist(), payload=p.payload()))
+        check_vectors(points, self._dim)
+        batch = [
+            qe.Point(id=p.point_id, vector=p.vector.tolist(), payload=p.payload()) for p in points
+        ]
         self._shard.update(qe.UpdateOperation.upsert_points(batch))
 
     def point_ids(self, video_id: str) -> set[str]:
@@ -180,14 +177,9 @@ class EdgeVectorIndex:
         min_score: float | None = None,
         exact: bool = False,
     ) -> list[FrameHit]:
-        vector = np.asarray(vector, dtype=np.float32).ravel()
-        if vector.shape != (self._dim,):
-            raise IndexError_(
-                f"query vector has {vector.shape[0]} values; the index holds {self._dim}-d vectors"
-            )
         request = qe.QueryRequest(
             limit=limit,
-            query=qe.Query.Nearest(vector.tolist()),
+            query=qe.Query.Nearest(query_vector(vector, self._dim)),
             filter=_video_filter(video_ids) if video_ids else None,
             with_payload=True,
             score_threshold=min_score,

@@ -18,7 +18,7 @@ import numpy as np
 from qdrant_client import models
 
 from vidsearch.errors import IndexError_
-from vidsearch.index.base import FramePoint
+from vidsearch.index.base import FramePoint, check_vectors, query_vector
 from vidsearch.index.qdrant_errors import QdrantErrors
 from vidsearch.types import FrameHit
 
@@ -108,15 +108,11 @@ class QdrantServerIndex:
         return self._dim
 
     def upsert(self, points: Sequence[FramePoint]) -> None:
-        batch = []
-        for p in points:
-            if p.vector.shape != (self._dim,):
-                raise IndexError_(
-                    f"vector of shape {p.vector.shape} does not fit a {self._dim}-d index"
-                )
-            batch.append(
-                models.PointStruct(id=p.point_id, vector=p.vector.tolist(), payload=p.payload())
-            )
+        check_vectors(points, self._dim)
+        batch = [
+            models.PointStruct(id=p.point_id, vector=p.vector.tolist(), payload=p.payload())
+            for p in points
+        ]
         with self._errors:
             for start in range(0, len(batch), UPSERT_BATCH):
                 self.client.upsert(
@@ -165,15 +161,11 @@ class QdrantServerIndex:
         video_ids: Sequence[str] | None = None,
         min_score: float | None = None,
     ) -> list[FrameHit]:
-        vector = np.asarray(vector, dtype=np.float32).ravel()
-        if vector.shape != (self._dim,):
-            raise IndexError_(
-                f"query vector has {vector.shape[0]} values; the index holds {self._dim}-d vectors"
-            )
+        query = query_vector(vector, self._dim)
         with self._errors:
             response = self.client.query_points(
                 self.collection,
-                query=vector.tolist(),
+                query=query,
                 limit=limit,
                 query_filter=video_filter(video_ids) if video_ids else None,
                 with_payload=True,
