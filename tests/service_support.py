@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,18 @@ def live_server(home: Path, model: Path, **service: Any) -> LiveServer:
     options.update(service)
     settings = Settings(home=home, model=str(model), interval=2.0, batch_size=8)
     return LiveServer(create_app(settings, ServiceSettings(**options))).start()
+
+
+@contextlib.contextmanager
+def serving(home: Path, model: Path, video: Path) -> Iterator[LiveServer]:
+    """A started server with `video` uploaded and indexed; stopped on exit."""
+    live = live_server(home, model)
+    try:
+        with httpx.Client(base_url=live.url, timeout=60) as http:
+            index_video(http, video)
+        yield live
+    finally:
+        live.stop()
 
 
 def upload(

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service_support import assert_json_error, index_video, live_server, upload, wait_job
+from service_support import assert_json_error, serving, upload, wait_job
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 
@@ -37,13 +37,9 @@ def server(
     tiny_model: Path,
     standard_video: tuple[Path, list[SceneSpan]],
 ) -> Iterator[LiveServer]:
-    live = live_server(tmp_path_factory.mktemp("busy") / "home", tiny_model)
-    try:
-        with httpx.Client(base_url=live.url, timeout=60) as http:
-            index_video(http, standard_video[0])
+    home = tmp_path_factory.mktemp("busy") / "home"
+    with serving(home, tiny_model, standard_video[0]) as live:
         yield live
-    finally:
-        live.stop()
 
 
 async def _burst(url: str) -> tuple[list[httpx.Response], list[float], list[float], float]:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from service_support import index_video, live_server
+from service_support import serving
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import SceneSpan
 
@@ -34,15 +34,12 @@ def server(
     tiny_model: Path,
     standard_video: tuple[Path, list[SceneSpan]],
 ) -> Iterator[LiveServer]:
-    live = live_server(tmp_path_factory.mktemp("metrics") / "home", tiny_model)
-    try:
+    home = tmp_path_factory.mktemp("metrics") / "home"
+    with serving(home, tiny_model, standard_video[0]) as live:
         with httpx.Client(base_url=live.url, timeout=60) as http:
-            index_video(http, standard_video[0])
             assert http.get("/search", params={"q": "a scene"}).status_code == 200
             assert http.get("/videos/none.mp4").status_code == 404
         yield live
-    finally:
-        live.stop()
 
 
 def samples(url: str) -> dict[str, list]:

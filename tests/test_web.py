@@ -7,11 +7,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright import sync_api
 
-from service_support import API_KEY, index_video, live_server
+from service_support import API_KEY, serving
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 
@@ -39,13 +38,9 @@ def server(
     standard_video: tuple[Path, list[SceneSpan]],
 ) -> Iterator[LiveServer]:
     """The tiny bundle reads English (CLIP) and Persian (a multilingual text model)."""
-    live = live_server(tmp_path_factory.mktemp("web") / "home", tiny_multilingual)
-    try:
-        with httpx.Client(base_url=live.url, timeout=60) as http:
-            index_video(http, standard_video[0])
+    home = tmp_path_factory.mktemp("web") / "home"
+    with serving(home, tiny_multilingual, standard_video[0]) as live:
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")
