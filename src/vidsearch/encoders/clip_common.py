@@ -5,37 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from vidsearch.encoders.loading import ModelFiles, locate_model
+from vidsearch.encoders.loading import LocatedModel
 from vidsearch.encoders.preprocess import PreprocessConfig
 from vidsearch.errors import QueryError
 
 DEFAULT_TEXT_LENGTH = 77
 
 
-class ClipFiles:
+class ClipFiles(LocatedModel):
     """A CLIP checkpoint on disk, located lazily (a hub id may need a download).
 
     Identity is `clip:<fingerprint of the weights>` so the same weights reached through a hub
     id, a copied directory or an ONNX export are recognised as the same image space.
     """
 
-    def __init__(self, model_ref: str) -> None:
-        self.model_ref = model_ref
-        self._files: ModelFiles | None = None
-
-    @property
-    def files(self) -> ModelFiles:
-        if self._files is None:
-            self._files = locate_model(self.model_ref)
-        return self._files
-
     @property
     def identity(self) -> str:
         return f"clip:{self.files.fingerprint}"
-
-    @property
-    def name(self) -> str:
-        return self.model_ref
 
     def config(self) -> dict:
         return json.loads((self.files.directory / "config.json").read_text())

@@ -15,7 +15,7 @@ import numpy as np
 
 from vidsearch.encoders.base import l2_normalize
 from vidsearch.encoders.clip_common import check_texts
-from vidsearch.encoders.loading import ModelFiles, locate_model
+from vidsearch.encoders.loading import LocatedModel
 from vidsearch.encoders.preprocess import CLIP_SIZE, PreprocessConfig, to_pixel_values
 from vidsearch.errors import ModelError
 
@@ -25,28 +25,17 @@ if TYPE_CHECKING:
 DEFAULT_TEXT_LENGTH = 512
 
 
-class _Tower:
+class _Tower(LocatedModel):
     """A model directory located lazily, its config, and a device chosen at load."""
 
     kind = "model"
 
     def __init__(self, model_ref: str, *, batch_size: int = 32, threads: int | None = None) -> None:
-        self.model_ref = model_ref
+        super().__init__(model_ref)
         self.batch_size = batch_size
         self.threads = threads
-        self._files: ModelFiles | None = None
         self._model: Any = None
         self._device = "cpu"
-
-    @property
-    def files(self) -> ModelFiles:
-        if self._files is None:
-            self._files = locate_model(self.model_ref)
-        return self._files
-
-    @property
-    def name(self) -> str:
-        return self.model_ref
 
     def config(self) -> dict[str, Any]:
         return json.loads((self.files.directory / "config.json").read_text())

@@ -116,3 +116,22 @@ def locate_model(ref: str) -> ModelFiles:
     if _looks_like_path(ref) or not _HUB_ID.match(ref):
         raise ModelError(f"model directory '{ref}' does not exist")
     return _check_local_dir(ref, _download(ref))
+
+
+class LocatedModel:
+    """A model named by a reference (local folder or hub id), located on first use: a hub id
+    may need a download, so nothing is looked up before the model is needed."""
+
+    def __init__(self, model_ref: str) -> None:
+        self.model_ref = model_ref
+        self._files: ModelFiles | None = None
+
+    @property
+    def files(self) -> ModelFiles:
+        if self._files is None:
+            self._files = locate_model(self.model_ref)
+        return self._files
+
+    @property
+    def name(self) -> str:
+        return self.model_ref

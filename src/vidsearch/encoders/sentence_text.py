@@ -15,7 +15,7 @@ import numpy as np
 
 from vidsearch.encoders.base import l2_normalize
 from vidsearch.encoders.clip_common import check_texts
-from vidsearch.encoders.loading import ModelFiles, locate_model
+from vidsearch.encoders.loading import LocatedModel
 from vidsearch.errors import ModelError
 
 if TYPE_CHECKING:
@@ -27,25 +27,14 @@ INSTALL_HINT = (
 )
 
 
-class SentenceTextEncoder:
+class SentenceTextEncoder(LocatedModel):
     """Texts -> L2-normalised float32 vectors of a sentence-transformers model, loaded lazily."""
 
     def __init__(self, model_ref: str, *, batch_size: int = 32, threads: int | None = None) -> None:
-        self.model_ref = model_ref
+        super().__init__(model_ref)
         self.batch_size = batch_size
         self.threads = threads
-        self._files: ModelFiles | None = None
         self._model: SentenceTransformer | None = None
-
-    @property
-    def files(self) -> ModelFiles:
-        if self._files is None:
-            self._files = locate_model(self.model_ref)
-        return self._files
-
-    @property
-    def name(self) -> str:
-        return self.model_ref
 
     @property
     def identity(self) -> str:
