@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from service_support import assert_json_error, index_video, live_server
+from service_support import assert_json_error, index_video, live_server, serving
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import SceneSpan
 
@@ -275,3 +276,37 @@ def test_the_core_never_imports_the_service_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_missing_thumbnail_is_made_from_the_video(
+    tmp_path: Path, tiny_model: Path, standard_video: tuple[Path, list[SceneSpan]]
+) -> None:
+    """As for a frame indexed on another machine into a shared Qdrant server: the moment still
+    names its thumbnail, and the route makes it from the video (then keeps it)."""
+    home = tmp_path / "home"
+    with (
+        serving(home, tiny_model, standard_video[0]) as live,
+        httpx.Client(base_url=live.url, timeout=30) as http,
+    ):
+        originals = {p.relative_to(home): _pixels(p.read_bytes()) for p in home.rglob("*.jpg")}
+        assert originals
+        shutil.rmtree(home / "thumbnails")
+        moments = http.get("/search", params={"q": "a scene", "top_k": 5}).json()["moments"]
+        assert moments and all(m["thumbnail_url"] for m in moments)
+        for moment in moments:
+            response = http.get(moment["thumbnail_url"])
+            assert response.status_code == 200, response.text
+            video_id, file = moment["thumbnail_url"].rsplit("/", 2)[-2:]
+            made = Path("thumbnails") / video_id / file
+            assert (home / made).is_file()  # kept for the next request
+            difference = np.abs(_pixels(response.content) - originals[made]).mean()
+            assert difference < 6, difference  # the same frame (decoded exactly this time)
+
+        shutil.rmtree(home / "thumbnails")
+        for video in (home / "uploads").glob("*.mp4"):
+            video.unlink()
+        assert_json_error(http.get(moments[0]["thumbnail_url"]), 404, "no readable video")
+
+
+def _pixels(jpeg: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("L"), dtype=np.float32)

@@ -181,6 +181,7 @@ class Searcher:
                     shot=group.shot,
                     thumbnail=str(thumb) if thumb.is_file() else None,
                     frames=[(h.timestamp, h.score) for h in group.hits],
+                    thumbnail_pts=group.best.pts,
                 )
             )
         return SearchResult(label, moments)
@@ -240,6 +241,7 @@ class Searcher:
             frames=[(h.timestamp, h.score) for h in window.frames],
             why=window.why,
             dialogue=window.best_lines(),
+            thumbnail_pts=pts,
         )
 
     def _scope(

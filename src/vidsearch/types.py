@@ -167,10 +167,11 @@ class Moment:
     timestamp: float
     score: float
     shot: int
-    thumbnail: str | None
+    thumbnail: str | None  # the file, where this machine has it
     frames: list[tuple[float, float]] = field(default_factory=list)  # (timestamp, score)
     why: MatchKind = MatchKind.FRAME
     dialogue: list[DialogueLine] = field(default_factory=list)  # best first
+    thumbnail_pts: int | None = None  # the frame the thumbnail shows (None: no stored frame)
 
     def to_json(self) -> dict[str, object]:
         return {

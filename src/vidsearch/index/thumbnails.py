@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ class ThumbnailStore:
         target = self.path_for(video_id, pts)
         pil = Image.fromarray(image)
         pil.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE))
-        tmp = target.with_suffix(".tmp")
+        tmp = target.with_name(f"{target.stem}.{uuid.uuid4().hex}.tmp")  # writers may race
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             pil.save(tmp, format="JPEG", quality=THUMBNAIL_QUALITY)

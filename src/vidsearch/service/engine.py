@@ -27,11 +27,12 @@ from vidsearch.encoders.model_bundle import (
     image_choice,
     open_bundle,
 )
-from vidsearch.errors import IndexError_, ModelMismatchError, QueryError
+from vidsearch.errors import IndexError_, ModelMismatchError, QueryError, VidsearchError
 from vidsearch.index import open_store
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestReport, ProgressListener
 from vidsearch.media.sampler import FrameSampler, SamplerConfig
+from vidsearch.media.still import read_frame
 from vidsearch.search import Searcher, SearchResult
 from vidsearch.service.metrics import IndexStats, ServiceMetrics
 from vidsearch.service.settings import UPLOADS_DIR_NAME
@@ -222,8 +223,20 @@ class Engine:
     def video(self, name: str) -> VideoRecord | None:
         return self.store.catalog.by_name(name)
 
-    def thumbnail(self, video_id: str, pts: int) -> Path:
-        return self.store.thumbnails.path_for(video_id, pts)
+    def thumbnail(self, video_id: str, pts: int) -> Path | None:
+        """The frame's thumbnail file; made from the video when it is missing (indexed on
+        another machine, or lost). None when neither exists."""
+        path = self.store.thumbnails.path_for(video_id, pts)
+        if path.is_file():
+            return path
+        record = self.store.catalog.by_id(video_id)
+        if record is None or not record.complete:
+            return None
+        try:
+            image = read_frame(Path(record.path), pts)
+            return self.store.thumbnails.save(video_id, pts, image)
+        except (VidsearchError, OSError):
+            return None
 
     def index_stats(self) -> IndexStats | None:
         store = self._store

@@ -3,8 +3,6 @@ as JSON."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from vidsearch.service.context import Urls
 from vidsearch.service.schemas import DialogueLineOut, FrameScore, MomentOut
 from vidsearch.types import Moment
@@ -35,10 +33,11 @@ def multipart_body(field: str, description: str) -> dict[str, object]:
 
 
 def moment_out(moment: Moment, urls: Urls) -> MomentOut:
+    # Named whether or not this machine has the file: the route makes a missing one (a frame
+    # indexed on another machine into a shared Qdrant server) from the video.
     thumbnail = None
-    if moment.thumbnail:
-        thumb = Path(moment.thumbnail)
-        thumbnail = urls.thumbnail(thumb.parent.name, thumb.stem)
+    if moment.thumbnail_pts is not None:
+        thumbnail = urls.thumbnail(moment.video_id, moment.thumbnail_pts)
     data = moment.to_json()
     return MomentOut(
         video=moment.video,

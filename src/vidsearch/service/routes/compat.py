@@ -33,7 +33,7 @@ def _frames(
     frames = []
     for hit in hits:
         path = ctx.engine.thumbnail(hit.video_id, hit.pts)
-        if not path.is_file():
+        if path is None:
             continue
         frames.append((hit, base64.b64encode(path.read_bytes()).decode("ascii")))
     return record.name, frames

@@ -60,9 +60,12 @@ async def thumbnail(
     """A frame image, as the `thumbnail_url` of a moment names it."""
     try:
         parts = thumbnail_parts(video_id, file)
-        path = inside(ctx.engine.store.thumbnails.root, *parts)
+        inside(ctx.engine.store.thumbnails.root, *parts)
     except BadNameError as exc:
         raise ApiError(404, str(exc)) from None
+    path = await run_in_threadpool(ctx.engine.thumbnail, video_id, int(Path(file).stem))
+    if path is None:
+        raise ApiError(404, f"no thumbnail {video_id}/{file}, and no readable video to make it")
     try:  # read whole (a few KB): a video deleted meanwhile is a 404, not a response cut short
         data = await run_in_threadpool(path.read_bytes)
     except OSError:
