@@ -1,6 +1,6 @@
 """Indexing throughput: vidsearch vs a naive pipeline, side by side in one run.
 
-    python benchmarks/index_throughput.py [--minutes 10] [--variants]
+    python benchmarks/index_throughput.py [--minutes 10] [--variants | --only A,B]
 
 Footage: see _footage.py (1280x720 H.264, libx264 defaults, shot cuts, moving textures).
 Model: a random CLIP with OpenAI ViT-B/32's architecture (true compute cost, offline).
@@ -144,6 +144,11 @@ def main() -> None:
     parser.add_argument(
         "--variants", action="store_true", help="also run int8, exact decoding and PyTorch variants"
     )
+    parser.add_argument(
+        "--only",
+        help="comma-separated pipelines to run (always with the baseline), e.g. "
+        "vidsearch,vidsearch-keyframes",
+    )
     parser.add_argument("--child")
     parser.add_argument("--video", type=Path)
     args = parser.parse_args()
@@ -170,6 +175,12 @@ def main() -> None:
             "vidsearch-torch",
             "vidsearch-keyframes",
         ]
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(PIPELINES))
+        if unknown:
+            parser.error(f"unknown pipelines {unknown}; known: {sorted(PIPELINES)}")
+        names = ["baseline", *[n for n in wanted if n != "baseline"]]
     results = {}
     for name in names:
         r = child(name, video)
