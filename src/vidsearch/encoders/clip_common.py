@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from vidsearch.encoders.loading import LocatedModel
 from vidsearch.encoders.preprocess import PreprocessConfig
@@ -46,3 +47,19 @@ class ClipFiles(LocatedModel):
 def check_texts(texts: Sequence[str]) -> None:
     if any(not t or not t.strip() for t in texts):
         raise QueryError("empty query: type some words to search for")
+
+
+def token_batches(
+    tokenizer: Any, texts: Sequence[str], batch_size: int, max_length: int, device: str
+) -> Iterator[dict[str, Any]]:
+    """`texts` tokenized `batch_size` at a time, padded and truncated, as PyTorch tensors on
+    `device`: the `input_ids` and `attention_mask` a Hugging Face text model takes."""
+    for start in range(0, len(texts), batch_size):
+        tokens = tokenizer(
+            list(texts[start : start + batch_size]),
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        )
+        yield {name: tokens[name].to(device) for name in ("input_ids", "attention_mask")}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vidsearch.encoders.base import l2_normalize
-from vidsearch.encoders.clip_common import ClipFiles, check_texts
+from vidsearch.encoders.clip_common import ClipFiles, check_texts, token_batches
 from vidsearch.encoders.preprocess import PreprocessConfig, to_pixel_values
 from vidsearch.errors import ModelError
 
@@ -106,18 +106,11 @@ class ClipEncoder(ClipFiles):
         self.load()
         assert self._model is not None and self._tokenizer is not None
         out = []
-        for i in range(0, len(texts), self.batch_size):
-            tokens = self._tokenizer(
-                list(texts[i : i + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=self.text_length,
-                return_tensors="pt",
-            )
+        batches = token_batches(
+            self._tokenizer, texts, self.batch_size, self.text_length, self._device
+        )
+        for tokens in batches:
             with torch.inference_mode():
-                feats = self._model.get_text_features(
-                    input_ids=tokens["input_ids"].to(self._device),
-                    attention_mask=tokens["attention_mask"].to(self._device),
-                )
+                feats = self._model.get_text_features(**tokens)
             out.append(_features(feats).float().cpu().numpy())
         return l2_normalize(np.concatenate(out))

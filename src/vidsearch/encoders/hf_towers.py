@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vidsearch.encoders.base import l2_normalize
-from vidsearch.encoders.clip_common import check_texts
+from vidsearch.encoders.clip_common import check_texts, token_batches
 from vidsearch.encoders.loading import LocatedModel
 from vidsearch.encoders.preprocess import CLIP_SIZE, PreprocessConfig, to_pixel_values
 from vidsearch.errors import ModelError
@@ -149,20 +149,12 @@ class PooledTextEncoder(_Tower):
         check_texts(texts)
         self.load()
         out = []
-        for i in range(0, len(texts), self.batch_size):
-            tokens = self._tokenizer(
-                list(texts[i : i + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=self.text_length,
-                return_tensors="pt",
-            )
+        batches = token_batches(
+            self._tokenizer, texts, self.batch_size, self.text_length, self._device
+        )
+        for tokens in batches:
             with torch.inference_mode():
-                output = self._model(
-                    input_ids=tokens["input_ids"].to(self._device),
-                    attention_mask=tokens["attention_mask"].to(self._device),
-                )
-            out.append(_pooled(output))
+                out.append(_pooled(self._model(**tokens)))
         return l2_normalize(np.concatenate(out))
 
     def close(self) -> None:
