@@ -276,7 +276,7 @@ def test_slideshow_places_each_picture_in_its_own_span(tmp_path: Path) -> None:
 
 
 def test_sqlite_stores_keep_artifacts_beside_the_database(tmp_path: Path) -> None:
-    from vidsearch.train.tracking import beside_database
+    from vidsearch.encoders.registered import beside_database
 
     database = tmp_path / "runs" / "mlflow.db"
     expected = (tmp_path / "runs" / "mlartifacts").as_uri()

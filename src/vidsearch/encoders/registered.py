@@ -27,6 +27,8 @@ from typing import Any
 
 from vidsearch.errors import ConfigError, ModelError
 
+ARTIFACTS_FOLDER = "mlartifacts"  # beside a sqlite tracking store
+
 PREFIX = "models:/"
 MANIFEST = "bundle.json"  # as in bundles.py (which imports this module)
 INSTALL_HINT = "models:/ references need MLflow: pip install -c constraints.txt 'vidsearch[train]'"
@@ -158,3 +160,13 @@ def _download(mlflow: Any, source: str, target: Path, what: str, error: type) ->
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def beside_database(tracking_uri: str) -> str | None:
+    """For a sqlite store, a new experiment's artifacts go next to the database file, not into
+    `./mlruns` under whatever folder the command ran in (MLflow's default)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri == prefix + ":memory:":
+        return None
+    database = Path(tracking_uri.removeprefix(prefix)).expanduser().absolute()
+    return (database.parent / ARTIFACTS_FOLDER).as_uri()

@@ -136,7 +136,7 @@ def log_mlflow(
         return None
     from mlflow.entities import Metric, Param
 
-    from vidsearch.train.tracking import beside_database  # the same layout as training's
+    from vidsearch.encoders.registered import beside_database  # the layout training uses
 
     # The client, not mlflow's module-level state: the process's other MLflow users (a
     # `models:/` reference, a training run) keep their own tracking URI.

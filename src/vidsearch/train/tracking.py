@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from vidsearch.encoders.registered import import_mlflow
+from vidsearch.encoders.registered import beside_database, import_mlflow
 from vidsearch.errors import ModelError
 from vidsearch.train.bundle_output import self_contained
 from vidsearch.train.config import TrackingConfig
@@ -31,7 +31,6 @@ from vidsearch.train.trainer import VALIDATION
 
 INSTALL_HINT = "tracking runs needs MLflow: pip install -c constraints.txt 'vidsearch[train]'"
 ARTIFACT_PATH = "bundle"
-ARTIFACTS_FOLDER = "mlartifacts"  # beside a sqlite store
 BEST_PREFIX = "best/"
 MONITOR = f"{BEST_PREFIX}{VALIDATION}/{PRIMARY}"  # compares runs for the registry
 FLUSH_EVERY = 200  # buffered metric values per MLflow call
@@ -211,16 +210,6 @@ class MlflowTracker:
             return self.client.get_run(run_id).data.metrics.get(MONITOR)
         except self._exception:
             return None
-
-
-def beside_database(tracking_uri: str) -> str | None:
-    """For a sqlite store, a new experiment's artifacts go next to the database file, not into
-    `./mlruns` under whatever folder the command ran in (MLflow's default)."""
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix) or tracking_uri == prefix + ":memory:":
-        return None
-    database = Path(tracking_uri.removeprefix(prefix)).expanduser().absolute()
-    return (database.parent / ARTIFACTS_FOLDER).as_uri()
 
 
 def tracker_for(config: TrackingConfig, *, notify: Notify = _quiet) -> Tracker:
