@@ -25,6 +25,7 @@ FAULT_ENV = "VIDSEARCH_FAULT"
 
 class FaultPoint(StrEnum):
     DECODE = "decode"  # a frame was decoded
+    SEGMENT = "segment"  # a decoder worker process decoded a segment (kills the worker)
     UPSERT = "upsert"  # points are about to be written
     UPSERTED = "upserted"  # they were written (not yet flushed)
     FLUSH = "flush"  # a video's points are about to be flushed

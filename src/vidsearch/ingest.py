@@ -34,7 +34,8 @@ from vidsearch.faults import FaultPoint, fault_point
 from vidsearch.index.base import FramePoint, frame_point_id
 from vidsearch.index.catalog import now_iso
 from vidsearch.index.store import IndexStore
-from vidsearch.media.decode import DecodedFrame, DecodeMode, decode_frames
+from vidsearch.media.decode import DecodedFrame, DecodeMode
+from vidsearch.media.pool import FrameSource, SerialDecoder
 from vidsearch.media.probe import printable_path, probe_video
 from vidsearch.media.sampler import FrameSampler, SamplerConfig
 from vidsearch.prefetch import prefetch
@@ -148,9 +149,15 @@ class Ingestor:
         progress: ProgressListener | None = None,
         decode_mode: DecodeMode = DecodeMode.FAST,
         dialogue: DialogueEncoder | None = None,
+        decoder: FrameSource | None = None,
     ) -> None:
         """`dialogue`: also index each video's subtitles with this encoder, after its
-        frames (None: frames only)."""
+        frames (None: frames only). `decoder`: where decoded frames come from (default: this
+        process; a `DecodePool` spreads decoding over worker processes); its mode wins over
+        `decode_mode`."""
+        self.decoder: FrameSource = decoder or SerialDecoder(decode_mode)
+        decode_mode = self.decoder.mode
+        self._upcoming: Path | None = None  # the video index_paths will ask for next
         self.store = store
         self.encoder = encoder
         self.dialogue = DialogueIndexer(store, dialogue) if dialogue is not None else None
@@ -162,9 +169,11 @@ class Ingestor:
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
     def index_paths(self, paths: Sequence[Path]) -> Iterator[IngestReport]:
-        for given in paths:
-            for path in expand_paths([given]):
-                yield self._refuse_outside_link(path, given) or self.index_file(path)
+        found = [(path, given) for given in paths for path in expand_paths([given])]
+        for number, (path, given) in enumerate(found):
+            self._upcoming = found[number + 1][0] if number + 1 < len(found) else None
+            yield self._refuse_outside_link(path, given) or self.index_file(path)
+        self._upcoming = None
 
     def _refuse_outside_link(self, path: Path, folder: Path) -> IngestReport | None:
         """A symbolic link met while walking a folder is followed only inside that folder:
@@ -284,8 +293,21 @@ class Ingestor:
         report.warnings.extend(dialogue.warnings)
 
     # -- internals --------------------------------------------------------------------
+    def _next_to_decode(self) -> Path | None:
+        """The next video of index_paths, if it will be decoded (not indexed already): the
+        decoder may start on it while this one is being embedded."""
+        upcoming = self._upcoming
+        if upcoming is None or upcoming.is_symlink():
+            return None
+        try:
+            info = probe_video(Path(os.path.abspath(upcoming)))
+        except MediaError:
+            return None
+        existing = self.store.catalog.by_id(info.content_id)
+        return None if existing is not None and existing.complete else Path(info.path)
+
     def _decoded(self, path: Path, counters: _Counters) -> Iterator[DecodedFrame]:
-        for frame in decode_frames(path, self.decode_mode):
+        for frame in self.decoder.frames(path, then=self._next_to_decode()):
             counters.decoded += 1
             fault_point(FaultPoint.DECODE)
             counters.position = frame.timestamp

@@ -25,12 +25,14 @@ compared with the duration the container announces.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import av.container
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
@@ -48,11 +50,12 @@ TRUNCATION_TOLERANCE_FRAMES = 3
 DECODER_THREADS = max(4, 2 * (os.cpu_count() or 1))
 
 
-def _configure_decoder(stream: av.VideoStream, mode: DecodeMode) -> None:
+def _configure_decoder(stream: av.VideoStream, mode: DecodeMode, threads: int) -> None:
     """Must run before the first packet is decoded (the codec opens with these settings)."""
-    stream.thread_type = "AUTO"
     context = stream.codec_context
-    context.thread_count = DECODER_THREADS
+    if threads > 1:
+        stream.thread_type = "AUTO"
+    context.thread_count = threads
     if mode is DecodeMode.FAST:
         context.skip_frame = "NONREF"
         context.options = {"skip_loop_filter": "all", "flags2": "fast"}
@@ -63,24 +66,38 @@ def _configure_decoder(stream: av.VideoStream, mode: DecodeMode) -> None:
 
 @dataclass(slots=True)
 class DecodedFrame:
-    """One decoded frame: its exact time, a tiny RGB view, and the frame to scale on demand."""
+    """One decoded frame: its exact time, a tiny RGB view, and its working image on demand.
+
+    `render` makes the working image: scaled from the decoded frame when asked (decoding in
+    this process), or handed over ready-made (decoded by a worker process).
+    """
 
     timestamp: float
     pts: int
     analysis: np.ndarray  # (27, 48, 3) uint8
-    _frame: av.VideoFrame
-    _working_size: tuple[int, int]
-    _reformatter: VideoReformatter
-    # Quarter turns (counter-clockwise) that the display matrix asks for: phones store
-    # portrait video as landscape frames plus a rotation. The analysis view stays unturned.
-    turns: int = 0
+    render: Callable[[], np.ndarray]
 
     def working_image(self) -> np.ndarray:
         """RGB uint8 with the short side at WORKING_SHORT_SIDE px (never upscaled), turned
         upright."""
-        w, h = self._working_size
-        image = self._reformatter.reformat(
-            self._frame, width=w, height=h, format="rgb24", interpolation=Interpolation.AREA
+        return self.render()
+
+
+@dataclass(slots=True)
+class _Scaled:
+    """Scales one decoded frame to the working size when called (a reusable swscale context)."""
+
+    frame: av.VideoFrame
+    size: tuple[int, int]
+    reformatter: VideoReformatter
+    # Quarter turns (counter-clockwise) that the display matrix asks for: phones store
+    # portrait video as landscape frames plus a rotation. The analysis view stays unturned.
+    turns: int = 0
+
+    def __call__(self) -> np.ndarray:
+        w, h = self.size
+        image = self.reformatter.reformat(
+            self.frame, width=w, height=h, format="rgb24", interpolation=Interpolation.AREA
         ).to_ndarray()
         return np.ascontiguousarray(np.rot90(image, self.turns)) if self.turns else image
 
@@ -91,25 +108,54 @@ def working_size(width: int, height: int, short_side: int = WORKING_SHORT_SIDE) 
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[DecodedFrame]:
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of packets that decodes on its own: from a clean keyframe (an IDR frame that
+    no later frame looks past) up to the next one. `media/segments.py` plans them."""
+
+    start_dts: int | None  # the keyframe's decode time stamp; None: the file's start
+    start_pts: int | None
+    end_dts: int | None  # the next segment's keyframe (excluded); None: the file's end
+    start_time: float = 0.0  # the keyframe's time in seconds (for messages)
+
+    @property
+    def last(self) -> bool:
+        return self.end_dts is None
+
+
+WHOLE_FILE = Span(None, None, None)
+
+
+def decode_frames(
+    path: Path,
+    mode: DecodeMode = DecodeMode.FAST,
+    *,
+    span: Span = WHOLE_FILE,
+    threads: int | None = None,
+) -> Iterator[DecodedFrame]:
     """Yield the frames of the first video stream in presentation order (in FAST mode,
-    only the reference frames).
+    only the reference frames), of the whole file or of one `span` of it.
+
+    `threads`: FFmpeg decoder threads (default DECODER_THREADS; 1 in a worker process,
+    where the pool spreads the work instead).
 
     Raises DecodeError when FFmpeg fails mid-stream, when no frame decodes, or when the
     stream stops well before the duration the container announces (a truncated file).
     """
     with open_video(path) as (container, stream):
-        _configure_decoder(stream, mode)
+        _configure_decoder(stream, mode, threads or DECODER_THREADS)
         tb = stream.time_base
         demuxed_end = 0.0  # end of the last packet read, decoded or skipped
 
         def decoded() -> Iterator[av.VideoFrame]:
             nonlocal demuxed_end
-            for packet in container.demux(stream):
+            for packet in _span_packets(container, stream, span):
                 if packet.pts is not None and tb is not None:
                     end = float((packet.pts + (packet.duration or 0)) * tb)
                     demuxed_end = max(demuxed_end, end)
                 yield from packet.decode()
+            if not span.last:
+                yield from stream.codec_context.decode(None)  # drain the decoder
 
         rate = stream.average_rate or stream.guessed_rate
         frame_duration = float(1 / rate) if rate else 0.04
@@ -138,12 +184,17 @@ def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[De
                     interpolation=Interpolation.AREA,
                 ).to_ndarray()
                 turns = round(frame.rotation / 90) % 4
-                yield DecodedFrame(timestamp, pts, analysis, frame, size, to_working, turns)
+                yield DecodedFrame(
+                    timestamp, pts, analysis, _Scaled(frame, size, to_working, turns)
+                )
         except av.FFmpegError as exc:
             at = f" at {last_time:.2f}s" if last_time is not None else ""
             raise DecodeError(f"{path}: decoding failed{at}: {exc.strerror or exc}") from None
         if last_time is None:
-            raise DecodeError(f"{path}: no video frame could be decoded")
+            where = "" if span == WHOLE_FILE else f" in the segment from pts {span.start_pts}"
+            raise DecodeError(f"{path}: no video frame could be decoded{where}")
+        if not span.last:
+            return  # truncation shows in the last segment
         tolerance = max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRAMES * frame_duration)
         decoded_end = last_time + frame_duration
         if mode is DecodeMode.KEYFRAMES:  # frames are seconds apart: trust the packets read
@@ -153,3 +204,31 @@ def decode_frames(path: Path, mode: DecodeMode = DecodeMode.FAST) -> Iterator[De
                 f"{path}: truncated or corrupt: decoding stopped at {decoded_end:.2f}s "
                 f"of {announced_end:.2f}s announced"
             )
+
+
+def _span_packets(
+    container: av.container.InputContainer, stream: av.VideoStream, span: Span
+) -> Iterator[av.Packet]:
+    """The packets of `span` in decode order (the last one: up to the demuxer's final,
+    empty packet, which drains the decoder). A seek that lands past the keyframe (an
+    index-less container) is retried from the file's start; packets before it are skipped
+    without decoding."""
+    if span.start_dts is not None:
+        container.seek(span.start_pts, stream=stream, backward=True, any_frame=False)
+    packets = container.demux(stream)
+    if span.start_dts is not None:
+        first = next(packets, None)
+        if first is None or first.dts is None or first.dts > span.start_dts:
+            container.seek(0, stream=stream, backward=True, any_frame=False)
+            packets = container.demux(stream)
+        else:
+            packets = itertools.chain([first], packets)
+        packets = itertools.dropwhile(
+            lambda p: p.dts is not None and p.dts < span.start_dts, packets
+        )
+    for packet in packets:
+        if span.end_dts is not None and packet.dts is not None and packet.dts >= span.end_dts:
+            return
+        if span.end_dts is not None and packet.size == 0:
+            continue  # the demuxer's final packet: drained by the caller instead
+        yield packet

@@ -118,11 +118,13 @@ def write_video(
     seed: int = 0,
     container_options: dict[str, str] | None = None,
     preset: str | None = "ultrafast",
+    codec_options: dict[str, str] | None = None,
 ) -> list[SceneSpan]:
     """Encode `scenes` into `path` and return where each one starts and ends (seconds).
 
     With libx264, `preset=None` keeps x264's defaults (B-frames, b-pyramid, scene-cut
     keyframes), as most real H.264 files have; "ultrafast" (the default here) has no B-frames.
+    `codec_options` go to the encoder as they are, e.g. {"x264-params": "keyint=50:open-gop=1"}.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     spans: list[SceneSpan] = []
@@ -132,6 +134,8 @@ def write_video(
         stream.pix_fmt = "yuv420p"
         if codec == "libx264" and preset is not None:
             stream.options = {"preset": preset, "crf": "18"}
+        if codec_options:
+            stream.options = {**stream.options, **codec_options}
         index = 0
         for number, scene in enumerate(scenes):
             spans.append(SceneSpan(scene, index, index / fps, (index + scene.frames) / fps))
