@@ -32,10 +32,10 @@ from vidsearch.encoders.base import Encoder
 from vidsearch.evaluation.dialogue import MIN_IOU, Target, first_hit
 from vidsearch.evaluation.errors import EvaluationError
 from vidsearch.media.sampler import SamplerConfig
+from vidsearch.media.shots import DetectorName
 from vidsearch.types import DecodeMode, Moment, SearchMode
 
 DEFAULT_KS = (1, 5, 10)
-NO_CUTS = float("inf")  # cut thresholds that never fire: sampling by interval alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +63,9 @@ class Sampling:
 
     def sampler_config(self) -> SamplerConfig:
         config = SamplerConfig(interval=self.interval)
-        changes: dict[str, float] = {}
+        changes: dict[str, float | DetectorName] = {}
         if not self.shots:
-            changes |= {"cut_hist_threshold": NO_CUTS, "cut_pixel_threshold": NO_CUTS}
+            changes["detector"] = DetectorName.NONE  # sampling by interval alone
         if not self.dedup:
             changes["duplicate_threshold"] = -1.0
         return replace(config, **changes)

@@ -100,7 +100,8 @@ def scene_frames(scene: Scene, size: tuple[int, int], seed: int) -> Iterator[np.
             yield texture[:, :w]
         return
     for i in range(scene.frames):
-        x = (3 * i) % w
+        x = (3 * i) % (2 * w)
+        x = 2 * w - x if x > w else x  # the camera turns back at the edge (no jump: no cut)
         frame = texture[:, x : x + w]
         if scene.kind is SceneKind.FADE_OUT:
             factor = 1.0 - (i + 1) / scene.frames
