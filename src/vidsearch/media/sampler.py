@@ -16,15 +16,16 @@ that many decoded frames back, so its output depends only on the sequence of fra
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from vidsearch.config import DEFAULT_INTERVAL_S
 from vidsearch.media.decode import DecodedFrame
 from vidsearch.media.quality import is_black, mean_abs_difference
-from vidsearch.media.shots import DEFAULT_DETECTOR, DetectorName, make_detector
+from vidsearch.media.shots import DEFAULT_DETECTOR, DetectorName, ShotDetector, make_detector
 from vidsearch.types import SampledFrame, ShotClosed
 
 # Floating-point slack when comparing elapsed time with the interval.
@@ -43,12 +44,19 @@ class SamplerConfig:
 class FrameSampler:
     """Turns a stream of decoded frames into kept frames and shot boundaries."""
 
-    def __init__(self, config: SamplerConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: SamplerConfig | None = None,
+        detector: Callable[[], ShotDetector] | None = None,
+    ) -> None:
+        """`detector` makes the shot detector for each video; by default the one that
+        `config.detector` names (benchmarks pass others, e.g. PySceneDetect's)."""
         self.config = config or SamplerConfig()
+        self._make_detector = detector or partial(make_detector, self.config.detector)
 
     def sample(self, frames: Iterable[DecodedFrame]) -> Iterator[SampledFrame | ShotClosed]:
         cfg = self.config
-        detector = make_detector(cfg.detector)
+        detector = self._make_detector()
         pending: deque[DecodedFrame] = deque()  # pushed to the detector, not yet decided
         starts: set[int] = set()  # positions (since the detector's last reset) of shot starts
         position = 0  # position of pending[0]
