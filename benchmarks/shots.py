@@ -69,7 +69,8 @@ class SceneDetectPeer:
             return []
         from scenedetect import FrameTimecode
 
-        return self._positions(self._detector.post_process(FrameTimecode(self._times[-1], float(FPS))))
+        end = FrameTimecode(self._times[-1], float(FPS))
+        return self._positions(self._detector.post_process(end))
 
 
 _TRANSNET = None
@@ -149,14 +150,12 @@ class VerifiedPeer:
         return []
 
     def flush(self) -> list[int]:
-        from vidsearch.media import shots
+        from vidsearch.media.shots import StructureDetector
 
-        saved = shots.CUT_DISTANCE, shots.CUT_MOTION_DISTANCE, shots.DISSOLVE_CHANGE
-        shots.CUT_DISTANCE, shots.CUT_MOTION_DISTANCE, shots.DISSOLVE_CHANGE = 0.3, 0.2, 0.18
-        try:
-            candidates = run_detector(make_detector(), self._images, self._times)
-        finally:
-            shots.CUT_DISTANCE, shots.CUT_MOTION_DISTANCE, shots.DISSOLVE_CHANGE = saved
+        permissive = StructureDetector(
+            cut_distance=0.3, cut_motion_distance=0.2, dissolve_change=0.18
+        )
+        candidates = run_detector(permissive, self._images, self._times)
         kept = []
         for c in candidates:
             lo, hi = max(0, c - self.half), min(len(self._images), c + self.half)

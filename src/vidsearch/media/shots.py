@@ -172,15 +172,7 @@ class _Seen:
     tone: np.ndarray
     dark: bool
     step: float  # structure distance from the previous frame (0 for the first)
-
-
-def _differs(a: _Seen, b: _Seen) -> bool:
-    """Another picture, not the same one moved or lit differently."""
-    if tone_distance(a.tone, b.tone) >= CUT_TONE:
-        return True
-    return shifted_distance(a.signature, b.signature, MAX_SHIFT_X, MAX_SHIFT_Y) >= (
-        CUT_MOTION_DISTANCE
-    )
+    tone_step: float  # tone distance from the previous frame (0 for the first)
 
 
 @dataclass(slots=True)
@@ -188,6 +180,10 @@ class StructureDetector:
     """Hard cuts and dissolves from light-blind structure signatures (see module docstring)."""
 
     window: int = WINDOW
+    cut_distance: float = CUT_DISTANCE
+    cut_motion_distance: float = CUT_MOTION_DISTANCE
+    cut_tone: float = CUT_TONE
+    dissolve_change: float = DISSOLVE_CHANGE
     _frames: deque[_Seen] = field(default_factory=deque)
     _position: int = 0
     _decided: int = 0  # frames before this position are decided
@@ -208,8 +204,12 @@ class StructureDetector:
     def push(self, image: np.ndarray, timestamp: float) -> list[int]:
         signature, shade = structure(image), tone(image)
         dark = float(shade[0]) < DARK_LUMA
-        step = structure_distance(self._frames[-1].signature, signature) if self._frames else 0.0
-        self._frames.append(_Seen(self._position, timestamp, signature, shade, dark, step))
+        step = tone_step = 0.0
+        if self._frames:
+            step = structure_distance(self._frames[-1].signature, signature)
+            tone_step = tone_distance(self._frames[-1].tone, shade)
+        seen = _Seen(self._position, timestamp, signature, shade, dark, step, tone_step)
+        self._frames.append(seen)
         self._position += 1
         while len(self._frames) > 2 * self.window + 2:
             self._frames.popleft()
@@ -254,25 +254,42 @@ class StructureDetector:
         self._last_boundary = frame.timestamp
         return [t]
 
+    def _differs(self, a: _Seen, b: _Seen) -> bool:
+        """Another picture, not the same one moved or lit differently."""
+        if tone_distance(a.tone, b.tone) >= self.cut_tone:
+            return True
+        moved = shifted_distance(a.signature, b.signature, MAX_SHIFT_X, MAX_SHIFT_Y)
+        return moved >= self.cut_motion_distance
+
+    def _abrupt(self, frame: _Seen) -> bool:
+        return frame.step >= self.cut_distance or frame.tone_step >= self.cut_tone
+
     def _is_cut(self, t: int, frame: _Seen) -> bool:
-        before = self._at(t - 1)
-        if frame.step < CUT_DISTANCE and tone_distance(before.tone, frame.tone) < CUT_TONE:
+        if not self._abrupt(frame):
             return False
-        # camera motion is not a cut, nor a flash (or any brief disturbance): the new picture
-        # must still differ from the old one a few frames later
-        return _differs(before, frame) and _differs(before, self._at(t + self.window))
+        before, later = self._at(t - 1), self._at(t + self.window)
+        # Camera motion is not a cut, nor a flash or any brief disturbance: the new picture
+        # must still differ from the old one a few frames later, and the old one must have
+        # been there a while (the end of a flash is not a cut either).
+        return (
+            self._differs(before, frame)
+            and self._differs(before, later)
+            and self._differs(self._at(t - 1 - self.window), later)
+        )
 
     def _is_mix(self, t: int) -> bool:
         first, last = self._at(t - self.window), self._at(t + self.window)
         if first.position == last.position or first.dark or last.dark:
             return False
-        if structure_distance(first.signature, last.signature) < DISSOLVE_CHANGE:
+        if structure_distance(first.signature, last.signature) < self.dissolve_change:
+            return False
+        # a dissolve changes the picture a little at every frame: anything abrupt in the
+        # window (a cut, a flash) is not one
+        if any(self._abrupt(self._at(i)) for i in range(first.position + 1, last.position + 1)):
             return False
         wa, wb, residual = blend_fit(first.signature, self._at(t).signature, last.signature)
         if wa < DISSOLVE_WEIGHT or wb < DISSOLVE_WEIGHT or residual > DISSOLVE_RESIDUAL:
             return False
         # a pan also looks like a mix of its ends: the change must survive motion compensation
-        return (
-            shifted_distance(first.signature, last.signature, MAX_SHIFT_X, MAX_SHIFT_Y)
-            >= DISSOLVE_CHANGE
-        )
+        moved = shifted_distance(first.signature, last.signature, MAX_SHIFT_X, MAX_SHIFT_Y)
+        return moved >= self.dissolve_change
