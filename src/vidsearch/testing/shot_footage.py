@@ -240,6 +240,11 @@ def render(
                 truth.cuts.append(position)
             else:
                 truth.gradual.append((position, position + overlap))
+        blended = sum(
+            j.frames for j in reel.joins[max(0, i - 1) : i + 1] if j.kind is not Transition.CUT
+        )
+        if blended >= shot.frames:
+            raise ValueError(f"shot {i} of {reel.name} is shorter than its transitions")
         starts.append(position)
         truth.shot_starts.append(position)
         if shot.trap is not Trap.NONE:
