@@ -347,7 +347,11 @@ def measure(args: argparse.Namespace) -> dict:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                runs[variant.name] = variant.build(fp32_path, calib_pixels)
+                logging.disable(logging.WARNING)  # quantisers log advice through the root logger
+                try:
+                    runs[variant.name] = variant.build(fp32_path, calib_pixels)
+                finally:
+                    logging.disable(logging.NOTSET)
             out = np.concatenate([runs[variant.name](b) for b in np.split(eval_pixels, 2)])
             runs[variant.name](b1[0])  # warm the batch-1 shape too
         except Exception as exc:  # a variant this install cannot build is reported, not fatal
@@ -450,7 +454,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.only and "ort-fp32" not in args.only.split(","):
         args.only = "ort-fp32," + args.only
-    logging.getLogger().setLevel(logging.ERROR)  # quantisers log advice at INFO/WARNING
     before = loadavg()
     print(f"load average before: {before}")
     report(measure(args), before, args)
