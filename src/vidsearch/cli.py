@@ -132,6 +132,15 @@ def index_command(
             "keyframes: keyframes only, one frame per shot, ~10x faster"
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Decoder processes: videos are cut at keyframes and decoded in parallel "
+            "[default: the usable cores; 1: decode in this process]",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Index videos: sample frames shot by shot, embed them, store them."""
@@ -139,14 +148,21 @@ def index_command(
     from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
     from vidsearch.ingest import Ingestor, IngestStatus
     from vidsearch.media import FrameSampler, SamplerConfig
+    from vidsearch.media.pool import open_decoder
 
     settings = _settings(
-        home=home, model=model, interval=interval, batch_size=batch_size, decode=decode
+        home=home,
+        model=model,
+        interval=interval,
+        batch_size=batch_size,
+        decode=decode,
+        workers=workers,
     )
     failed = 0
     reports = []
     with _errors():
         store, encoder = _open(settings, with_model=True)
+        decoder = open_decoder(settings.workers, settings.decode)
         try:
             ingestor = Ingestor(
                 store,
@@ -156,6 +172,7 @@ def index_command(
                 progress=TqdmProgress(),
                 decode_mode=settings.decode,
                 dialogue=_dialogue(settings, store),
+                decoder=decoder,
             )
             for report in ingestor.index_paths(paths):
                 reports.append(report)
@@ -165,6 +182,7 @@ def index_command(
                 typer.echo(f"building the search graph for {pending} new frames...", err=True)
             ingestor.build_search_index()
         finally:
+            decoder.close()
             store.close()
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))

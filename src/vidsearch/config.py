@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=1024)
     decode: DecodeMode = Field(DecodeMode.FAST, description="fast: skip non-reference frames")
     threads: int | None = Field(None, ge=1, description="CPU threads for inference")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Decoder processes (videos are cut at keyframes and decoded in parallel); "
+        "default: the usable cores; 1: decode in the indexing process",
+    )
     backend: EncoderBackend = Field(EncoderBackend.AUTO, description="Encoder runtime")
     int8: bool = Field(False, description="int8-quantised image tower (ONNX; faster, ~1e-3 off)")
     cache_dir: Path = Field(default_factory=default_cache, description="ONNX exports live here")

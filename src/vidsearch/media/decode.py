@@ -25,7 +25,6 @@ compared with the duration the container announces.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -111,19 +110,20 @@ def working_size(width: int, height: int, short_side: int = WORKING_SHORT_SIDE) 
 @dataclass(frozen=True, slots=True)
 class Span:
     """A run of packets that decodes on its own: from a clean keyframe (an IDR frame that
-    no later frame looks past) up to the next one. `media/segments.py` plans them."""
+    no later frame looks past) up to the next one, each named by its presentation time stamp
+    (some containers, Matroska among them, give packets no decode time stamp).
+    `media/segments.py` plans them."""
 
-    start_dts: int | None  # the keyframe's decode time stamp; None: the file's start
-    start_pts: int | None
-    end_dts: int | None  # the next segment's keyframe (excluded); None: the file's end
+    start_pts: int | None  # the keyframe that starts it; None: the file's start
+    end_pts: int | None  # the keyframe that starts the next span (excluded); None: the end
     start_time: float = 0.0  # the keyframe's time in seconds (for messages)
 
     @property
     def last(self) -> bool:
-        return self.end_dts is None
+        return self.end_pts is None
 
 
-WHOLE_FILE = Span(None, None, None)
+WHOLE_FILE = Span(None, None)
 
 
 def decode_frames(
@@ -191,7 +191,7 @@ def decode_frames(
             at = f" at {last_time:.2f}s" if last_time is not None else ""
             raise DecodeError(f"{path}: decoding failed{at}: {exc.strerror or exc}") from None
         if last_time is None:
-            where = "" if span == WHOLE_FILE else f" in the segment from pts {span.start_pts}"
+            where = "" if span == WHOLE_FILE else f" in the segment from {span.start_time:.2f}s"
             raise DecodeError(f"{path}: no video frame could be decoded{where}")
         if not span.last:
             return  # truncation shows in the last segment
@@ -209,26 +209,36 @@ def decode_frames(
 def _span_packets(
     container: av.container.InputContainer, stream: av.VideoStream, span: Span
 ) -> Iterator[av.Packet]:
-    """The packets of `span` in decode order (the last one: up to the demuxer's final,
-    empty packet, which drains the decoder). A seek that lands past the keyframe (an
-    index-less container) is retried from the file's start; packets before it are skipped
-    without decoding."""
-    if span.start_dts is not None:
-        container.seek(span.start_pts, stream=stream, backward=True, any_frame=False)
-    packets = container.demux(stream)
-    if span.start_dts is not None:
-        first = next(packets, None)
-        if first is None or first.dts is None or first.dts > span.start_dts:
-            container.seek(0, stream=stream, backward=True, any_frame=False)
-            packets = container.demux(stream)
-        else:
-            packets = itertools.chain([first], packets)
-        packets = itertools.dropwhile(
-            lambda p: p.dts is not None and p.dts < span.start_dts, packets
-        )
+    """The packets of `span` in decode order (the last span: up to the demuxer's final,
+    empty packet, which drains the decoder). A seek that lands past the span's keyframe (a
+    container without an index) is retried from the file's start; packets before the
+    keyframe are skipped without decoding."""
+    packets: Iterator[av.Packet] = container.demux(stream)
+    if span.start_pts is not None:
+        packets = _from_keyframe(container, stream, span.start_pts)
     for packet in packets:
-        if span.end_dts is not None and packet.dts is not None and packet.dts >= span.end_dts:
+        if span.end_pts is not None and packet.is_keyframe and packet.pts == span.end_pts:
             return
-        if span.end_dts is not None and packet.size == 0:
-            continue  # the demuxer's final packet: drained by the caller instead
+        if span.end_pts is not None and packet.size == 0:
+            continue  # the demuxer's final packet: the caller drains the decoder instead
         yield packet
+
+
+def _from_keyframe(
+    container: av.container.InputContainer, stream: av.VideoStream, pts: int
+) -> Iterator[av.Packet]:
+    for attempt in ("seek", "from the start"):
+        if attempt == "seek":
+            container.seek(pts, stream=stream, backward=True, any_frame=False)
+        else:
+            container.seek(0, stream=stream, backward=True, any_frame=False)
+        packets = container.demux(stream)
+        for packet in packets:
+            if packet.is_keyframe and packet.pts == pts:
+                yield packet
+                yield from packets
+                return
+            if attempt == "seek" and packet.is_keyframe and packet.pts is not None:
+                if packet.pts > pts:
+                    break  # landed past it: read from the start instead
+    raise DecodeError(f"the keyframe at pts {pts} that starts a segment was not found")

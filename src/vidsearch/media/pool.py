@@ -13,8 +13,9 @@ whichever decoder feeds it. A worker sends each frame's analysis view and workin
 (~110 KB at 256x144), never the full frame.
 
 Faults: a worker that dies (SIGKILL, a crash in FFmpeg) breaks the pool; the pool is rebuilt
-and the spans in flight are decoded again. A span that kills its worker twice fails its
-video with a DecodeError naming the span; the other videos go on. Workers are spawned (not
+and the spans that were in flight are decoded again, one at a time. A span that kills its
+worker while running alone fails its video with a DecodeError naming the span; the other
+videos go on. Workers are spawned (not
 forked), so they hold none of the parent's file descriptors, the index lock among them; a
 killed parent's workers exit when their pipe closes.
 """
@@ -24,9 +25,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    CancelledError,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,14 +45,14 @@ import numpy as np
 
 from vidsearch.errors import DecodeError
 from vidsearch.faults import FaultPoint, fault_point
-from vidsearch.media.decode import DecodedFrame, Span, decode_frames
+from vidsearch.media.decode import WHOLE_FILE, DecodedFrame, Span, decode_frames
 from vidsearch.media.segments import plan_segments
 from vidsearch.types import DecodeMode
 
 # Spans decoded ahead of the consumer, per worker (each ~8-30 s of video: ~10-45 MB at 720p).
 SPANS_AHEAD_PER_WORKER = 1
-# A span whose worker died this many times fails its video.
-MAX_SPAN_ATTEMPTS = 2
+# How often a worker checks that its parent is alive.
+PARENT_POLL_S = 0.5
 
 
 def usable_cores() -> int:
@@ -75,6 +84,21 @@ class SerialDecoder:
     def frames(self, path: Path, then: Path | None = None) -> Iterator[DecodedFrame]:
         return decode_frames(path, self.mode)
 
+    def __enter__(self) -> SerialDecoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release (the same life cycle as DecodePool)."""
+
+
+def open_decoder(workers: int | None, mode: DecodeMode) -> SerialDecoder | DecodePool:
+    """The decoder for `workers` processes (None: the usable cores; 1: this process)."""
+    count = workers or usable_cores()
+    return DecodePool(count, mode) if count > 1 else SerialDecoder(mode)
+
 
 @dataclass(slots=True)
 class SpanFrames:
@@ -98,9 +122,22 @@ def decode_span(path: str, mode: str, span: Span) -> SpanFrames:
     return out
 
 
+SpanDecoder = Callable[[str, str, Span], SpanFrames]
+
+
 def _worker_init() -> None:
     # Ctrl-C is the parent's to handle: it closes the pool, workers must not die first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed would wait for work forever (it holds both ends
+    of its task queue, so it never sees the end of it): it exits instead, within
+    PARENT_POLL_S, and lets go of the file and the pipes it inherited."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def _lost(future: Future[SpanFrames]) -> bool:
@@ -124,7 +161,8 @@ class _Job:
     number: int  # the span's place in its video
     span: Span
     future: Future[SpanFrames] | None = None
-    attempts: int = 0
+    suspect: bool = False  # in flight when a worker died: runs again, alone
+    fatal: bool = False  # killed a worker while running alone: fails its video
 
 
 @dataclass(slots=True)
@@ -136,9 +174,18 @@ class _Video:
 class DecodePool:
     """Decodes spans of videos in `workers` processes; use as a context manager."""
 
-    def __init__(self, workers: int | None = None, mode: DecodeMode = DecodeMode.FAST) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        mode: DecodeMode = DecodeMode.FAST,
+        *,
+        decode: SpanDecoder = decode_span,
+    ) -> None:
+        """`decode`: what a worker runs for one span (a module-level function, so that a
+        spawned worker can import it; tests hand in one that crashes)."""
         self.workers = workers or usable_cores()
         self.mode = mode
+        self._decode = decode
         self._executor: ProcessPoolExecutor | None = None
         self._videos: deque[_Video] = deque()  # registered, in the order they are consumed
         self.rebuilds = 0  # times a dead worker broke the pool (for tests and logs)
@@ -196,7 +243,7 @@ class DecodePool:
         plan = plan_segments(path)
         spans = plan.spans(self.workers) if self.mode is not DecodeMode.KEYFRAMES else []
         if not spans or len(spans) == 1:
-            spans = [Span(None, None, None)]
+            spans = [WHOLE_FILE]
         video = _Video(path, deque(_Job(path, n, s) for n, s in enumerate(spans)))
         self._videos.append(video)
         self._fill()
@@ -204,45 +251,73 @@ class DecodePool:
     def _result(self, job: _Job) -> SpanFrames:
         while True:
             self._fill()
-            assert job.future is not None
+            if job.fatal:
+                raise DecodeError(
+                    f"{job.path}: the decoder process died on {self._describe(job)}; "
+                    "the file may be damaged there"
+                )
+            if job.future is None:  # suspects ahead of it run first, one at a time
+                busy = [j.future for v in self._videos for j in v.jobs if j.future is not None]
+                wait([f for f in busy if not f.done()], return_when=FIRST_COMPLETED)
+                continue
             try:
-                return job.future.result()
+                result = job.future.result()
             except (BrokenProcessPool, CancelledError):
-                if job.attempts >= MAX_SPAN_ATTEMPTS:
-                    raise DecodeError(
-                        f"{job.path}: the decoder process died {job.attempts} times on "
-                        f"{self._describe(job)}; the file may be damaged there"
-                    ) from None
-                self._rebuild()
+                self._broken()
+                continue
+            except BaseException:
+                job.suspect = False
+                raise
+            job.suspect = False
+            return result
 
     def _fill(self) -> None:
-        """Submit spans in order until SPANS_AHEAD_PER_WORKER per worker are in flight."""
-        limit = self.workers * (1 + SPANS_AHEAD_PER_WORKER)
-        in_flight = 0
-        for video in self._videos:
-            for job in video.jobs:
-                if job.future is not None and not job.future.done():
-                    in_flight += 1
-                elif job.future is None:
-                    if in_flight >= limit:
-                        return
-                    job.future = self._pool().submit(
-                        decode_span, str(job.path), self.mode.value, job.span
-                    )
-                    job.attempts += 1
-                    in_flight += 1
+        """Submit spans in order until SPANS_AHEAD_PER_WORKER per worker are in flight;
+        after a worker died, the spans it may have died on run one at a time."""
+        while True:
+            try:
+                self._submit_ahead()
+                return
+            except BrokenProcessPool:  # broke since the last look
+                self._broken()
 
-    def _rebuild(self) -> None:
-        """A worker died: every span in flight is lost with the pool; decode them again."""
+    def _submit_ahead(self) -> None:
+        jobs = [job for video in self._videos for job in video.jobs if not job.fatal]
+        for job in jobs:
+            if job.suspect and job.future is not None and job.future.done():
+                if not _lost(job.future):
+                    job.suspect = False  # it ran alone and survived
+        solo = any(job.suspect for job in jobs)
+        limit = 1 if solo else self.workers * (1 + SPANS_AHEAD_PER_WORKER)
+        in_flight = sum(1 for job in jobs if job.future is not None and not job.future.done())
+        for job in jobs:
+            if in_flight >= limit:
+                return
+            if job.future is None and (job.suspect or not solo):
+                job.future = self._pool().submit(
+                    self._decode, str(job.path), self.mode.value, job.span
+                )
+                in_flight += 1
+
+    def _broken(self) -> None:
+        """A worker died and took the pool with it. Which span killed it is unknown when
+        several ran: they all become suspects and run again one at a time; a suspect that
+        kills a worker while running alone fails its video."""
         self.rebuilds += 1
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-        for video in self._videos:
-            for job in video.jobs:
-                if job.future is not None and _lost(job.future):
-                    job.future = None
-        self._fill()
+        lost = [
+            job
+            for video in self._videos
+            for job in video.jobs
+            if job.future is not None and _lost(job.future)
+        ]
+        alone = len(lost) == 1 and lost[0].suspect
+        for job in lost:
+            job.future = None
+            job.suspect = True
+            job.fatal = alone
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:

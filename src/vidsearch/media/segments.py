@@ -43,7 +43,6 @@ _HEVC_IDR = {19, 20}
 
 @dataclass(frozen=True, slots=True)
 class Keyframe:
-    dts: int
     pts: int
     time: float
 
@@ -71,9 +70,9 @@ class SegmentPlan:
                 last_cut = keyframe.time
         if not cuts:
             return [WHOLE_FILE]
-        spans = [Span(None, None, cuts[0].dts, self.start)]
+        spans = [Span(None, cuts[0].pts, self.start)]
         for here, after in zip(cuts, [*cuts[1:], None], strict=True):
-            spans.append(Span(here.dts, here.pts, after.dts if after else None, here.time))
+            spans.append(Span(here.pts, after.pts if after else None, here.time))
         return spans
 
 
@@ -95,30 +94,27 @@ def _scan(container: av.container.InputContainer, stream: av.VideoStream) -> Seg
     codec = stream.codec_context.name
     if tb is None:
         return SegmentPlan((), 0.0, reason="no time base")
-    dts: list[int] = []
-    pts: list[int] = []
+    pts: list[int] = []  # in decode order (the order packets are stored)
     candidates: list[int] = []  # indices of packets that start an IDR picture
     length_size = _nal_length_size(stream) if codec in ("h264", "hevc") else 0
     for packet in container.demux(stream):
         if packet.size == 0:
             continue  # the demuxer's final, empty packet
-        if packet.pts is None or packet.dts is None:
+        if packet.pts is None:
             return SegmentPlan((), 0.0, reason="packets without time stamps")
         if packet.is_keyframe and _starts_independently(packet, codec, length_size):
-            candidates.append(len(dts))
-        dts.append(int(packet.dts))
+            candidates.append(len(pts))
         pts.append(int(packet.pts))
     if len(pts) < 2:
         return SegmentPlan((), 0.0, reason="too few packets")
     shown = np.asarray(pts, dtype=np.int64)
+    if len(np.unique(shown)) != len(shown):
+        return SegmentPlan((), 0.0, reason="repeated time stamps")
     shown_before = np.maximum.accumulate(shown)  # latest time shown up to each packet
     shown_after = np.minimum.accumulate(shown[::-1])[::-1]  # earliest from each packet on
-    decode = np.asarray(dts, dtype=np.int64)
-    if np.any(np.diff(decode) <= 0):
-        return SegmentPlan((), 0.0, reason="decode time stamps not increasing")
     start = float(shown.min() * tb)
     boundaries = tuple(
-        Keyframe(dts[i], pts[i], float(pts[i] * tb))
+        Keyframe(pts[i], float(pts[i] * tb))
         for i in candidates
         if i > 0 and shown_before[i - 1] < pts[i] and shown_after[i] == pts[i]
     )

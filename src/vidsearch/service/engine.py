@@ -31,6 +31,7 @@ from vidsearch.errors import IndexError_, ModelMismatchError, QueryError, Vidsea
 from vidsearch.index import open_store
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestReport, ProgressListener
+from vidsearch.media.pool import DecodePool, SerialDecoder, open_decoder
 from vidsearch.media.sampler import FrameSampler, SamplerConfig
 from vidsearch.media.still import read_frame
 from vidsearch.search import Searcher, SearchResult
@@ -69,6 +70,8 @@ class Engine:
         self._encoder = encoder
         self._store: IndexStore | None = None
         self._dialogue: DialogueEncoder | None = None
+        # Decoder processes start with the first indexing job and stay for the next ones.
+        self._decoder: SerialDecoder | DecodePool | None = None
         self.write_lock = threading.Lock()
         self._text_lock = threading.Lock()
 
@@ -122,6 +125,9 @@ class Engine:
         if store is not None:
             with self.write_lock:
                 store.close()
+                if self._decoder is not None:
+                    self._decoder.close()
+                    self._decoder = None
         if self._encoder is not None:
             self._encoder.close()
         if self._dialogue is not None:
@@ -255,6 +261,8 @@ class Engine:
     # -- writes -----------------------------------------------------------------------
     def index_file(self, path: Path, progress: ProgressListener) -> IngestReport:
         with self.write_lock:
+            if self._decoder is None:
+                self._decoder = open_decoder(self.settings.workers, self.settings.decode)
             ingestor = Ingestor(
                 self.store,
                 self.encoder,
@@ -263,6 +271,7 @@ class Engine:
                 progress=progress,
                 decode_mode=self.settings.decode,
                 dialogue=self._dialogue,
+                decoder=self._decoder,
             )
             report = ingestor.index_file(path)
             for warning in report.warnings:  # unreadable subtitles: the frames are indexed
