@@ -54,10 +54,23 @@ def test_int8_image_tower_is_close_to_fp32(tiny_model: Path, cache: Path) -> Non
     manifest = ExportManifest.read(folder)
     assert manifest is not None and manifest.int8_cosine_min is not None
     assert manifest.int8_cosine_min > 0.99
+    assert_signed_per_channel(folder / IMAGE_INT8_ONNX)
     fp32 = open_encoder(str(tiny_model), cache_dir=cache)
     frames = images(4)
     cos = (encoder.encode_images(frames) * fp32.encode_images(frames)).sum(axis=1)
     assert cos.min() > 0.99
+
+
+def assert_signed_per_channel(path: Path) -> None:
+    """Quantised weights are int8 (not uint8), with one scale per output channel."""
+    import onnx
+    from onnx.numpy_helper import to_array
+
+    weights = {i.name: to_array(i) for i in onnx.load(path).graph.initializer}
+    quantized = [name for name, w in weights.items() if name.endswith("_quantized")]
+    assert quantized and all(weights[name].dtype == np.int8 for name in quantized)
+    scales = [weights[name.removesuffix("_quantized") + "_scale"] for name in quantized]
+    assert all(scale.size > 1 for scale in scales)  # not one scale for the whole tensor
 
 
 def test_torch_backend_on_request(tiny_model: Path, cache: Path) -> None:

@@ -170,7 +170,8 @@ def export_onnx(model: ClipFiles, folder: Path, *, quantize: bool = False) -> Ex
 
 
 def quantize_image_tower(folder: Path, pixels: np.ndarray, reference: np.ndarray) -> float:
-    """int8 dynamic quantisation of the image tower; returns its min cosine to fp32."""
+    """int8 dynamic quantisation of the image tower (signed weights, one scale per output
+    channel; activations quantised at run time); returns its min cosine to fp32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from vidsearch.encoders.sessions import open_session
@@ -179,7 +180,15 @@ def quantize_image_tower(folder: Path, pixels: np.ndarray, reference: np.ndarray
     level = root.level
     root.setLevel(logging.ERROR)  # the quantiser logs advice through the root logger
     try:
-        quantize_dynamic(folder / IMAGE_ONNX, folder / IMAGE_INT8_ONNX, weight_type=QuantType.QInt8)
+        quantize_dynamic(
+            folder / IMAGE_ONNX,
+            folder / IMAGE_INT8_ONNX,
+            weight_type=QuantType.QInt8,  # signed: unsigned weights are reported to hurt CLIP
+            per_channel=True,  # closer to fp32 than one scale per tensor, at the same speed
+            # MatMul only (~97% of the work): the quantiser gives the patch embedding (Conv)
+            # one scale for the whole tensor and stores the position table (Gather) unsigned
+            op_types_to_quantize=["MatMul"],
+        )
     finally:
         root.setLevel(level)
     quantized = open_session(folder / IMAGE_INT8_ONNX).run(None, {"pixel_values": pixels})[0]
