@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _footage import CACHE, footage  # noqa: E402
+from _footage import CACHE, clips, footage  # noqa: E402
 
 MODEL_DIR = CACHE / "clip-vit-b32-random"
 
@@ -41,11 +41,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (decoder workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_vidsearch(video: Path, options: dict) -> dict:
     started = time.perf_counter()  # start-up includes imports
     from vidsearch.encoders import open_encoder
     from vidsearch.index import IndexStore
     from vidsearch.ingest import Ingestor
+    from vidsearch.media.pool import open_decoder
     from vidsearch.types import DecodeMode, EncoderBackend
 
     encoder = open_encoder(
@@ -56,19 +64,24 @@ def run_vidsearch(video: Path, options: dict) -> dict:
     ).load()
     encoder.encode_images([__import__("numpy").zeros((224, 224, 3), "uint8")])  # warm-up
     startup = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as home, IndexStore(Path(home)) as store:
-        ingestor = Ingestor(store, encoder, decode_mode=DecodeMode(options["decode"]))
-        started = time.perf_counter()
-        report = ingestor.index_file(video)
+    decoder = open_decoder(options.get("workers"), DecodeMode(options["decode"]))
+    with tempfile.TemporaryDirectory() as home, IndexStore(Path(home)) as store, decoder:
+        ingestor = Ingestor(store, encoder, decoder=decoder)
+        started, cpu = time.perf_counter(), cpu_seconds()
+        reports = list(ingestor.index_paths([video]))  # a file, or a folder of clips
         wall = time.perf_counter() - started
-    assert report.status.value == "indexed", report.error
+    cpu = cpu_seconds() - cpu  # the workers have ended: their time is counted
+    assert reports and all(r.status.value == "indexed" for r in reports), reports
     return {
         "startup_s": startup,
         "wall_s": wall,
-        "decoded": report.decoded,
-        "embedded": report.encoded,
-        "duration_s": report.duration,
+        "cpu_s": cpu,
+        "videos": len(reports),
+        "decoded": sum(r.decoded for r in reports),
+        "embedded": sum(r.encoded for r in reports),
+        "duration_s": sum(r.duration for r in reports),
         "peak_rss_mb": peak_rss_mb(),
+        "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -108,6 +121,8 @@ def run_baseline(video: Path, options: dict) -> dict:
     return {
         "startup_s": startup,
         "wall_s": wall,
+        "cpu_s": cpu_seconds(),  # start-up included: an upper bound
+        "videos": 1,
         "decoded": decoded,
         "embedded": embedded,
         "duration_s": decoded / fps,
@@ -117,14 +132,26 @@ def run_baseline(video: Path, options: dict) -> dict:
 
 
 PIPELINES = {
-    # name: (runner, options)
+    # name: (runner, options); workers None: the usable cores (the default)
     "vidsearch": ("vidsearch", {"backend": "auto", "decode": "fast", "int8": False}),
+    "vidsearch-workers1": (
+        "vidsearch",
+        {"backend": "auto", "decode": "fast", "int8": False, "workers": 1},
+    ),
+    "vidsearch-workers2": (
+        "vidsearch",
+        {"backend": "auto", "decode": "fast", "int8": False, "workers": 2},
+    ),
     "vidsearch-int8": ("vidsearch", {"backend": "auto", "decode": "fast", "int8": True}),
     "vidsearch-exact-decode": ("vidsearch", {"backend": "auto", "decode": "exact", "int8": False}),
     "vidsearch-torch": ("vidsearch", {"backend": "torch", "decode": "fast", "int8": False}),
     "vidsearch-keyframes": ("vidsearch", {"backend": "auto", "decode": "keyframes", "int8": False}),
     "baseline": ("baseline", {}),
 }
+
+
+# Pipelines run on other footage than the --minutes video (name: what they index).
+FOLDER_RUNS = {"8-clips-of-1-min": "clips", "1-video-of-8-min": "long"}
 
 
 def child(name: str, video: Path) -> dict:
@@ -149,6 +176,11 @@ def main() -> None:
         help="comma-separated pipelines to run (always with the baseline), e.g. "
         "vidsearch,vidsearch-keyframes",
     )
+    parser.add_argument(
+        "--folders",
+        action="store_true",
+        help="also index a folder of 8 one-minute clips and one 8-minute video (default workers)",
+    )
     parser.add_argument("--child")
     parser.add_argument("--video", type=Path)
     args = parser.parse_args()
@@ -169,6 +201,7 @@ def main() -> None:
     )
     names = ["baseline", "vidsearch"]
     if args.variants:
+        names += ["vidsearch-workers1", "vidsearch-workers2"]
         names += [
             "vidsearch-int8",
             "vidsearch-exact-decode",
@@ -181,18 +214,26 @@ def main() -> None:
         if unknown:
             parser.error(f"unknown pipelines {unknown}; known: {sorted(PIPELINES)}")
         names = ["baseline", *[n for n in wanted if n != "baseline"]]
+    runs = [(name, name, video) for name in names]
+    if args.folders:
+        inputs = {"clips": clips(8, 1.0), "long": footage(8.0)}
+        runs += [(label, "vidsearch", inputs[kind]) for label, kind in FOLDER_RUNS.items()]
+    print(f"load average before: {os.getloadavg()}", flush=True)
     results = {}
-    for name in names:
-        r = child(name, video)
+    for label, name, path in runs:
+        r = child(name, path)
         r["decoded_fps"] = r["decoded"] / r["wall_s"]
         r["embedded_fps"] = r["embedded"] / r["wall_s"]
         r["realtime_x"] = r["duration_s"] / r["wall_s"]
-        results[name] = r
+        r["cpu_per_video_s"] = r["cpu_s"] / r["duration_s"]
+        results[label] = r
         print(
-            f"{name:24s} {r['realtime_x']:6.1f}x real time  {r['wall_s']:7.1f}s  "
+            f"{label:24s} {r['realtime_x']:6.1f}x real time  {r['wall_s']:7.1f}s  "
+            f"CPU {r['cpu_s']:6.1f}s  "
             f"decoded {r['decoded']:6d} ({r['decoded_fps']:5.0f}/s)  "
             f"embedded {r['embedded']:5d} ({r['embedded_fps']:5.1f}/s)  "
-            f"start-up {r['startup_s']:5.1f}s  peak RSS {r['peak_rss_mb']:5.0f} MB",
+            f"start-up {r['startup_s']:5.1f}s  peak RSS {r['peak_rss_mb']:5.0f} MB "
+            f"(workers {r.get('workers_peak_rss_mb', 0):4.0f} MB)",
             flush=True,
         )
     base = results["baseline"]["realtime_x"]
@@ -206,6 +247,7 @@ def main() -> None:
                 "video": video.name,
                 "minutes": args.minutes,
                 "cpus": os.cpu_count(),
+                "load_average_after": os.getloadavg(),
                 "results": results,
                 "ratio_to_baseline": ratios,
             }
