@@ -78,29 +78,31 @@ def clips(count: int, minutes: float, seed: int = 0) -> Path:
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     source_path = footage(count * minutes + 1, seed)
-    with av.open(str(source_path)) as source:
-        stream = source.streams.video[0]
-        tb = stream.time_base
-        packets = [p for p in source.demux(stream) if p.pts is not None]
     number, first_pts = 0, 0
     target: av.container.OutputContainer | None = None
     out_stream = None
-    for packet in packets:
-        if packet.is_keyframe and packet.pts * tb >= number * minutes * 60:
-            if target is not None:
-                target.close()
-                target = None
-            if number == count:
-                break
-            target = av.open(str(folder / f"clip{number:02d}.mp4"), "w")
-            out_stream = target.add_stream_from_template(stream)
-            first_pts, number = packet.dts, number + 1
-        if target is None:
-            continue
-        packet.pts -= first_pts
-        packet.dts -= first_pts
-        packet.stream = out_stream
-        target.mux(packet)
+    with av.open(str(source_path)) as source:  # open while its stream is the template
+        stream = source.streams.video[0]
+        tb = stream.time_base
+        for packet in source.demux(stream):
+            if packet.pts is None:
+                continue
+            if packet.is_keyframe and packet.pts * tb >= number * minutes * 60:
+                if target is not None:
+                    target.close()
+                    target = None
+                if number == count:
+                    break
+                target = av.open(str(folder / f"clip{number:02d}.mp4"), "w")
+                target.metadata["title"] = f"clip {number}"  # tiles repeat: keep ids apart
+                out_stream = target.add_stream_from_template(stream)
+                first_pts, number = packet.dts, number + 1
+            if target is None:
+                continue
+            packet.pts -= first_pts
+            packet.dts -= first_pts
+            packet.stream = out_stream
+            target.mux(packet)
     if target is not None:
         target.close()
     return folder
