@@ -195,3 +195,122 @@ def test_fault_plans_parse_and_refuse_nonsense() -> None:
     armed.reach(FaultPoint.FLUSH)  # the first hit of two: nothing yet
     armed.reach(FaultPoint.UPSERT)  # another point: not counted
     assert armed.armed and armed._hits == 1
+
+
+RANDOM_MOMENT_KILLS = 26  # with the 24 above: 50 SIGKILLs across runs
+
+
+def _children(pid: int) -> set[int]:
+    """The processes `pid` started (decoder workers, multiprocessing's resource tracker)."""
+    found: set[int] = set()
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.update(int(c) for c in children.read().split())
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def long_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three 18-second videos with 2-second GOPs: each is cut into spans for the workers."""
+    root = tmp_path_factory.mktemp("long_library")
+    for number in range(3):
+        scenes = [Scene(SceneKind.TEXTURE, 75, color=number + i) for i in range(6)]
+        write_video(
+            root / f"long{number}.mp4",
+            scenes,
+            size=(160, 90),
+            seed=300 + number,
+            codec_options={"x264-params": "keyint=50:min-keyint=50:scenecut=0"},
+        )
+    return root
+
+
+def _start_indexing(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("w") as stderr:
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+
+
+def _wait_for_workers(proc: subprocess.Popen, timeout: float = 60) -> set[int]:
+    """The decoder workers of `proc` once they exist (empty if it ended first)."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        if len(workers) >= 2:  # the resource tracker and at least one worker
+            return workers
+        time.sleep(0.02)
+    return set()
+
+
+@pytest.mark.slow
+def test_kills_at_random_moments_with_workers_alive_then_resume(
+    long_library: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    """SIGKILL the indexer at random moments while its decoder workers run (and in some runs
+    kill a worker too): the workers go with it, every state left behind is consistent, and
+    a resume builds exactly the clean index."""
+    options = ("--interval", "0.5", "--batch-size", "4", "--workers", "2")
+    log = tmp_path / "stderr.txt"
+
+    def command(home: Path) -> list[str]:
+        return [sys.executable, "-m", "vidsearch", "index", str(long_library), *options,
+                "--home", str(home), "--model", str(tiny_model)]  # fmt: skip
+
+    env = {k: v for k, v in os.environ.items() if k != "VIDSEARCH_FAULT"}
+    clean_run = _start_indexing(command(tmp_path / "clean"), env, log)
+    _wait_for_workers(clean_run)
+    working_since = time.monotonic()
+    assert clean_run.wait(timeout=180) == 0, log.read_text()
+    work_s = time.monotonic() - working_since  # from the first worker to the end
+    clean = IndexState.read(tmp_path / "clean")
+    assert len(clean.videos) == 3 and all(v[1] for v in clean.videos.values())
+
+    rng = random.Random(SEED + 1)
+    home = tmp_path / "home"
+    kills = worker_kills = 0
+    while kills < RANDOM_MOMENT_KILLS:
+        run_env = dict(env)
+        if rng.random() < 0.3:  # a worker dies too, on its n-th span
+            run_env["VIDSEARCH_FAULT"] = f"segment:{rng.randint(1, 3)}"
+            worker_kills += 1
+        state = IndexState.read(home) if home.exists() else None
+        left = 3 - sum(v[1] for v in state.videos.values()) if state else 3
+        proc = _start_indexing(command(home), run_env, log)
+        workers = _wait_for_workers(proc)
+        deadline = time.monotonic() + rng.uniform(0.0, 0.9) * work_s * left / 3
+        while proc.poll() is None and time.monotonic() < deadline:
+            workers |= _children(proc.pid)
+            time.sleep(0.02)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=120)
+        if proc.returncode != -signal.SIGKILL:
+            errors = log.read_text()
+            # a span that killed its worker alone fails its video; the run says which
+            worker_failed = "VIDSEARCH_FAULT" in run_env and "decoder process died on" in errors
+            assert proc.returncode == 0 or worker_failed, errors[-2000:]
+        gone_by = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < gone_by:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "decoder workers outlived their parent"
+        state = IndexState.read(home)  # opens: no worker holds the index
+        assert_consistent(state, clean)
+        if len(state.videos) == 3 and all(v[1] for v in state.videos.values()):
+            for video_id in rng.sample(sorted(state.videos), rng.randint(2, 3)):
+                name = state.videos[video_id][0]
+                assert vidsearch("remove", name, home=home).returncode == 0
+    result = vidsearch("index", long_library, *options, home=home, model=tiny_model)
+    assert result.returncode == 0, result.stderr
+    assert IndexState.read(home) == clean
+    print(f"\n{kills} random-moment SIGKILLs ({worker_kills} runs also killed a worker)")

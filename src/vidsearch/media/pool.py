@@ -125,10 +125,12 @@ def decode_span(path: str, mode: str, span: Span) -> SpanFrames:
 SpanDecoder = Callable[[str, str, Span], SpanFrames]
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Ctrl-C is the parent's to handle: it closes the pool, workers must not die first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # The parent's pid comes from the parent: one killed while this worker started must
+    # not be mistaken for init (or a subreaper) adopting it.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -325,6 +327,7 @@ class DecodePool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
+                initargs=(os.getpid(),),
             )
         return self._executor
 
