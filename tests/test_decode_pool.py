@@ -4,6 +4,7 @@ containers are detected; a worker that dies costs at most its own video."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from vidsearch.media.decode import decode_frames
 from vidsearch.media.pool import DecodePool, SerialDecoder
 from vidsearch.media.sampler import FrameSampler, SamplerConfig
 from vidsearch.media.segments import MIN_SPAN_S, plan_segments
+from vidsearch.media.shots import DetectorName, make_detector
 from vidsearch.testing.faulty_decoding import POISON, die_on_poison
 from vidsearch.testing.videos import Scene, SceneKind, write_video
 from vidsearch.types import DecodeMode
@@ -108,12 +110,12 @@ def test_damaged_files_are_one_span_and_fail_as_before(tmp_path: Path) -> None:
     assert plan_segments(broken).boundaries == ()
 
 
-def _index(home: Path, encoder, paths: list[Path], decoder) -> list:
+def _index(home: Path, encoder, paths: list[Path], decoder, sampler=None) -> list:
     with IndexStore(home) as store, decoder:
         ingestor = Ingestor(
             store,
             encoder,
-            FrameSampler(SamplerConfig(interval=0.5)),
+            sampler or FrameSampler(SamplerConfig(interval=0.5)),
             batch_size=4,
             decoder=decoder,
         )
@@ -128,7 +130,9 @@ def test_an_index_built_with_workers_equals_one_built_in_one_process(
     through one pool (the next video's spans decode while this one is embedded)."""
     paths = [videos["fixed_gop.mp4"], videos["x264_defaults.mp4"], videos["open_gop.mp4"]]
     serial = _index(tmp_path / "serial", encoder, paths, SerialDecoder(DecodeMode.FAST))
-    pooled = _index(tmp_path / "pooled", encoder, paths, DecodePool(2, DecodeMode.FAST))
+    pool = DecodePool(2, DecodeMode.FAST)
+    pooled = _index(tmp_path / "pooled", encoder, paths, pool)
+    assert pool.redecoded == 0  # the workers sent every image the sampler wanted
     assert [r.status for r in serial] == [IngestStatus.INDEXED] * 3
     assert [(r.status, r.frames, r.decoded) for r in pooled] == [
         (r.status, r.frames, r.decoded) for r in serial
@@ -160,3 +164,23 @@ def test_a_worker_dying_on_a_segment_fails_only_its_video(
     state = IndexState.read(tmp_path / "home")
     assert sorted(v[0] for v in state.videos.values()) == ["fixed_gop.mkv", "x264_defaults.mp4"]
     assert all(p["video_id"] in state.videos for p in state.points.values())
+
+
+@pytest.mark.slow
+def test_images_a_worker_did_not_send_are_decoded_again_here(
+    videos: dict[str, Path], encoder, tmp_path: Path
+) -> None:
+    """A parent whose sampler disagrees with its workers' (here: it finds no cuts, they do)
+    still gets every image it keeps, by decoding those spans again: same index."""
+    no_cuts = partial(make_detector, DetectorName.NONE)
+    paths = [videos["fixed_gop.mp4"]]
+
+    def sampler() -> FrameSampler:
+        return FrameSampler(SamplerConfig(interval=0.5), detector=no_cuts)
+
+    serial = _index(tmp_path / "serial", encoder, paths, SerialDecoder(), sampler())
+    pool = DecodePool(2, DecodeMode.FAST)
+    pooled = _index(tmp_path / "pooled", encoder, paths, pool, sampler())
+    assert pool.redecoded >= 1
+    assert [r.frames for r in pooled] == [r.frames for r in serial]
+    assert IndexState.read(tmp_path / "serial") == IndexState.read(tmp_path / "pooled")

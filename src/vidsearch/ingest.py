@@ -307,7 +307,8 @@ class Ingestor:
         return None if existing is not None and existing.complete else Path(info.path)
 
     def _decoded(self, path: Path, counters: _Counters) -> Iterator[DecodedFrame]:
-        for frame in self.decoder.frames(path, then=self._next_to_decode()):
+        frames = self.decoder.frames(path, self._next_to_decode(), self.sampler.config)
+        for frame in frames:
             counters.decoded += 1
             fault_point(FaultPoint.DECODE)
             counters.position = frame.timestamp

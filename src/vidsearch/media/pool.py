@@ -38,15 +38,17 @@ from concurrent.futures import (
 )
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from vidsearch.errors import DecodeError
-from vidsearch.faults import FaultPoint, fault_point
 from vidsearch.media.decode import WHOLE_FILE, DecodedFrame, Span, decode_frames
+from vidsearch.media.sampler import SamplerConfig
 from vidsearch.media.segments import plan_segments
+from vidsearch.media.span_decoding import Redecoder, SpanFrames, decode_span
 from vidsearch.types import DecodeMode
 
 # Spans decoded ahead of the consumer, per worker (each ~8-30 s of video: ~10-45 MB at 720p).
@@ -69,9 +71,13 @@ class FrameSource(Protocol):
     @property
     def mode(self) -> DecodeMode: ...
 
-    def frames(self, path: Path, then: Path | None = None) -> Iterator[DecodedFrame]:
+    def frames(
+        self, path: Path, then: Path | None = None, sampling: SamplerConfig | None = None
+    ) -> Iterator[DecodedFrame]:
         """The frames of `path` in order; `then`: the video that will probably be asked for
-        next (a decoder may start on it early)."""
+        next (a decoder may start on it early); `sampling`: the settings of the sampler the
+        frames go to (a decoder may then prepare working images only where it may keep one).
+        """
         ...
 
 
@@ -81,7 +87,9 @@ class SerialDecoder:
 
     mode: DecodeMode = DecodeMode.FAST
 
-    def frames(self, path: Path, then: Path | None = None) -> Iterator[DecodedFrame]:
+    def frames(
+        self, path: Path, then: Path | None = None, sampling: SamplerConfig | None = None
+    ) -> Iterator[DecodedFrame]:
         return decode_frames(path, self.mode)
 
     def __enter__(self) -> SerialDecoder:
@@ -100,29 +108,7 @@ def open_decoder(workers: int | None, mode: DecodeMode) -> SerialDecoder | Decod
     return DecodePool(count, mode) if count > 1 else SerialDecoder(mode)
 
 
-@dataclass(slots=True)
-class SpanFrames:
-    """What a worker sends back for one span: everything the sampler may need."""
-
-    timestamps: list[float]
-    pts: list[int]
-    analysis: list[np.ndarray]
-    working: list[np.ndarray]
-
-
-def decode_span(path: str, mode: str, span: Span) -> SpanFrames:
-    """Runs in a worker process: decode one span with one decoder thread."""
-    out = SpanFrames([], [], [], [])
-    for frame in decode_frames(Path(path), DecodeMode(mode), span=span, threads=1):
-        out.timestamps.append(frame.timestamp)
-        out.pts.append(frame.pts)
-        out.analysis.append(frame.analysis)
-        out.working.append(frame.working_image())
-    fault_point(FaultPoint.SEGMENT)
-    return out
-
-
-SpanDecoder = Callable[[str, str, Span], SpanFrames]
+SpanDecoder = Callable[[str, str, Span, SamplerConfig | None], SpanFrames]
 
 
 def _worker_init(parent: int) -> None:
@@ -170,6 +156,7 @@ class _Job:
 @dataclass(slots=True)
 class _Video:
     path: Path
+    sampling: SamplerConfig | None
     jobs: deque[_Job] = field(default_factory=deque)
 
 
@@ -191,6 +178,7 @@ class DecodePool:
         self._executor: ProcessPoolExecutor | None = None
         self._videos: deque[_Video] = deque()  # registered, in the order they are consumed
         self.rebuilds = 0  # times a dead worker broke the pool (for tests and logs)
+        self.redecoded = 0  # spans decoded again here for an image a worker did not send
 
     # -- life cycle --------------------------------------------------------------------
     def __enter__(self) -> DecodePool:
@@ -208,45 +196,52 @@ class DecodePool:
             self._executor = None
 
     # -- decoding ----------------------------------------------------------------------
-    def frames(self, path: Path, then: Path | None = None) -> Iterator[DecodedFrame]:
-        video = self._take(path)
+    def frames(
+        self, path: Path, then: Path | None = None, sampling: SamplerConfig | None = None
+    ) -> Iterator[DecodedFrame]:
+        video = self._take(path, sampling)
         if then is not None and then != path:
-            self._register(then)
+            self._register(then, sampling)
         last_time: float | None = None
         try:
             while video.jobs:
                 job = video.jobs[0]
                 result = self._result(job)
                 video.jobs.popleft()
+                redecoder = Redecoder(path, self.mode, job.span)
                 for i, timestamp in enumerate(result.timestamps):
                     if last_time is not None and timestamp <= last_time:
                         continue  # as decode_frames does within a span
                     last_time = timestamp
-                    image = result.working[i]
-                    yield DecodedFrame(timestamp, result.pts[i], result.analysis[i], _Ready(image))
+                    image, pts = result.working[i], result.pts[i]
+                    render = _Ready(image) if image is not None else partial(redecoder.image, pts)
+                    yield DecodedFrame(timestamp, pts, result.analysis[i], render)
+                self.redecoded += redecoder.passes
                 del result
         finally:
             self._cancel(video)
             if self._videos and self._videos[0] is video:
                 self._videos.popleft()
 
-    def _take(self, path: Path) -> _Video:
+    def _take(self, path: Path, sampling: SamplerConfig | None) -> _Video:
         """The registered video for `path` (registering it if need be); videos registered
         before it are not going to be asked for: their spans are dropped."""
-        while self._videos and self._videos[0].path != path:
+        while self._videos and (
+            self._videos[0].path != path or self._videos[0].sampling != sampling
+        ):
             self._cancel(self._videos.popleft())
         if not self._videos:
-            self._register(path)
+            self._register(path, sampling)
         return self._videos[0]
 
-    def _register(self, path: Path) -> None:
+    def _register(self, path: Path, sampling: SamplerConfig | None) -> None:
         if any(v.path == path for v in self._videos):
             return
         plan = plan_segments(path)
         spans = plan.spans(self.workers) if self.mode is not DecodeMode.KEYFRAMES else []
         if not spans or len(spans) == 1:
             spans = [WHOLE_FILE]
-        video = _Video(path, deque(_Job(path, n, s) for n, s in enumerate(spans)))
+        video = _Video(path, sampling, deque(_Job(path, n, s) for n, s in enumerate(spans)))
         self._videos.append(video)
         self._fill()
 
@@ -284,20 +279,20 @@ class DecodePool:
                 self._broken()
 
     def _submit_ahead(self) -> None:
-        jobs = [job for video in self._videos for job in video.jobs if not job.fatal]
-        for job in jobs:
+        jobs = [(job, v.sampling) for v in self._videos for job in v.jobs if not job.fatal]
+        for job, _ in jobs:
             if job.suspect and job.future is not None and job.future.done():
                 if not _lost(job.future):
                     job.suspect = False  # it ran alone and survived
-        solo = any(job.suspect for job in jobs)
+        solo = any(job.suspect for job, _ in jobs)
         limit = 1 if solo else self.workers * (1 + SPANS_AHEAD_PER_WORKER)
-        in_flight = sum(1 for job in jobs if job.future is not None and not job.future.done())
-        for job in jobs:
+        in_flight = sum(1 for job, _ in jobs if job.future is not None and not job.future.done())
+        for job, sampling in jobs:
             if in_flight >= limit:
                 return
             if job.future is None and (job.suspect or not solo):
                 job.future = self._pool().submit(
-                    self._decode, str(job.path), self.mode.value, job.span
+                    self._decode, str(job.path), self.mode.value, job.span, sampling
                 )
                 in_flight += 1
 

@@ -12,12 +12,15 @@ import signal
 from pathlib import Path
 
 from vidsearch.media.decode import Span
-from vidsearch.media.pool import SpanFrames, decode_span
+from vidsearch.media.sampler import SamplerConfig
+from vidsearch.media.span_decoding import SpanFrames, decode_span
 
 POISON = "poison"
 
 
-def die_on_poison(path: str, mode: str, span: Span) -> SpanFrames:
+def die_on_poison(
+    path: str, mode: str, span: Span, sampling: SamplerConfig | None = None
+) -> SpanFrames:
     if POISON in Path(path).name and span.start_pts is not None:
         os.kill(os.getpid(), signal.SIGKILL)
-    return decode_span(path, mode, span)
+    return decode_span(path, mode, span, sampling)
