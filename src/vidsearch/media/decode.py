@@ -147,9 +147,11 @@ def decode_frames(
         tb = stream.time_base
         demuxed_end = 0.0  # end of the last packet read, decoded or skipped
 
+        packets = _span_packets(container, stream, span)
+
         def decoded() -> Iterator[av.VideoFrame]:
             nonlocal demuxed_end
-            for packet in _span_packets(container, stream, span):
+            for packet in packets:
                 if packet.pts is not None and tb is not None:
                     end = float((packet.pts + (packet.duration or 0)) * tb)
                     demuxed_end = max(demuxed_end, end)
@@ -188,6 +190,14 @@ def decode_frames(
                     timestamp, pts, analysis, _Scaled(frame, size, to_working, turns)
                 )
         except av.FFmpegError as exc:
+            if span.last and announced_end and _exhausted(packets):
+                # the file's last packet is cut short: a truncated file (FFmpeg's frame
+                # threads end quietly there, a single decoder thread raises)
+                stopped = max(last_time or start, demuxed_end)
+                raise DecodeError(
+                    f"{path}: truncated or corrupt: decoding stopped at {stopped:.2f}s "
+                    f"of {announced_end:.2f}s announced"
+                ) from None
             at = f" at {last_time:.2f}s" if last_time is not None else ""
             raise DecodeError(f"{path}: decoding failed{at}: {exc.strerror or exc}") from None
         if last_time is None:
@@ -204,6 +214,15 @@ def decode_frames(
                 f"{path}: truncated or corrupt: decoding stopped at {decoded_end:.2f}s "
                 f"of {announced_end:.2f}s announced"
             )
+
+
+def _exhausted(packets: Iterator[av.Packet]) -> bool:
+    """Whether no packet with data is left (after a decoding error; a demuxer that fails
+    too cannot tell)."""
+    try:
+        return all(packet.size == 0 for packet in packets)
+    except av.FFmpegError:
+        return False
 
 
 def _span_packets(
