@@ -166,3 +166,22 @@ def test_settings_come_from_the_environment(
     assert (
         result.exit_code == 1 and "invalid setting" in result.output and "interval" in result.output
     )
+
+
+def test_index_chooses_the_shot_detector_and_refuses_unknown_ones(
+    standard_video: tuple[Path, list[SceneSpan]], tiny_model: Path, tmp_path: Path
+) -> None:
+    from process_support import IndexState
+
+    path, _ = standard_video
+    shots = {}
+    for detector in ("structure", "none"):
+        home = tmp_path / detector
+        args = ["index", str(path), "--shots", detector, "--workers", "1"]
+        result = CliRunner().invoke(app, [*args, "--home", str(home), "--model", str(tiny_model)])
+        assert result.exit_code == 0, result.output
+        shots[detector] = {p["shot"] for p in IndexState.read(home).points.values()}
+    assert len(shots["structure"]) >= 4  # three cuts and a black stretch
+    assert len(shots["none"]) == 2  # only the black stretch ends a shot
+    bad = CliRunner().invoke(app, ["index", str(path), "--shots", "bogus", "--home", str(tmp_path)])
+    assert bad.exit_code == 1 and "structure" in bad.output

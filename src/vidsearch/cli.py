@@ -132,6 +132,14 @@ def index_command(
             "keyframes: keyframes only, one frame per shot, ~10x faster"
         ),
     ] = None,
+    shots: Annotated[
+        str | None,
+        typer.Option(
+            "--shots",
+            help="How cuts are found: structure (default), histogram, none",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -147,8 +155,8 @@ def index_command(
     from vidsearch.cli_progress import TqdmProgress
     from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
     from vidsearch.ingest import Ingestor, IngestStatus
-    from vidsearch.media import FrameSampler, SamplerConfig
     from vidsearch.media.pool import open_decoder
+    from vidsearch.media.sampler import FrameSampler, sampler_config
 
     settings = _settings(
         home=home,
@@ -157,6 +165,7 @@ def index_command(
         batch_size=batch_size,
         decode=decode,
         workers=workers,
+        shot_detector=shots,
     )
     failed = 0
     reports = []
@@ -167,7 +176,7 @@ def index_command(
             ingestor = Ingestor(
                 store,
                 encoder,
-                FrameSampler(SamplerConfig(interval=settings.interval)),
+                FrameSampler(sampler_config(settings.interval, settings.shot_detector)),
                 batch_size=settings.batch_size,
                 progress=TqdmProgress(),
                 decode_mode=settings.decode,

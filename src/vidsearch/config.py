@@ -6,6 +6,7 @@ Built at the edge (CLI, service) and passed down; nothing below reads the enviro
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     interval: float = Field(DEFAULT_INTERVAL_S, gt=0, description="Max seconds between samples")
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=1024)
     decode: DecodeMode = Field(DecodeMode.FAST, description="fast: skip non-reference frames")
+    shot_detector: Literal["structure", "histogram", "none"] = Field(
+        "structure",
+        description="How cuts are found: structure (default: hard cuts, dissolves, fades; "
+        "benchmarks/README.md), histogram (the old colour-histogram detector), none",
+    )
     threads: int | None = Field(None, ge=1, description="CPU threads for inference")
     workers: int | None = Field(
         None,

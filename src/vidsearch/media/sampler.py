@@ -41,6 +41,11 @@ class SamplerConfig:
     detector: DetectorName = DEFAULT_DETECTOR  # which shot detector finds the cuts
 
 
+def sampler_config(interval: float, shot_detector: str) -> SamplerConfig:
+    """The sampler settings from Settings' plain values (`shot_detector` by name)."""
+    return SamplerConfig(interval=interval, detector=DetectorName(shot_detector))
+
+
 class FrameSampler:
     """Turns a stream of decoded frames into kept frames and shot boundaries."""
 

@@ -231,7 +231,7 @@ def _open_model(settings: Settings, store: IndexStore) -> Iterator[ModelBundle]:
 def _ingestor(settings: Settings, store: IndexStore, encoder: ModelBundle) -> Ingestor:
     """An Ingestor as `vidsearch index` builds it: the sampling settings, and dialogue when
     subtitles are on."""
-    from vidsearch.media import FrameSampler, SamplerConfig
+    from vidsearch.media.sampler import FrameSampler, sampler_config
 
     dialogue = None
     if settings.subtitles:
@@ -244,7 +244,7 @@ def _ingestor(settings: Settings, store: IndexStore, encoder: ModelBundle) -> In
     return Ingestor(
         store,
         encoder,
-        FrameSampler(SamplerConfig(interval=settings.interval)),
+        FrameSampler(sampler_config(settings.interval, settings.shot_detector)),
         batch_size=settings.batch_size,
         decode_mode=settings.decode,
         dialogue=dialogue,

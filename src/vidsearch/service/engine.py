@@ -32,7 +32,7 @@ from vidsearch.index import open_store
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestReport, ProgressListener
 from vidsearch.media.pool import DecodePool, SerialDecoder, open_decoder
-from vidsearch.media.sampler import FrameSampler, SamplerConfig
+from vidsearch.media.sampler import FrameSampler, sampler_config
 from vidsearch.media.still import read_frame
 from vidsearch.search import Searcher, SearchResult
 from vidsearch.service.metrics import IndexStats, ServiceMetrics
@@ -266,7 +266,7 @@ class Engine:
             ingestor = Ingestor(
                 self.store,
                 self.encoder,
-                FrameSampler(SamplerConfig(interval=self.settings.interval)),
+                FrameSampler(sampler_config(self.settings.interval, self.settings.shot_detector)),
                 batch_size=self.settings.batch_size,
                 progress=progress,
                 decode_mode=self.settings.decode,
