@@ -9,8 +9,8 @@ folder of short clips keeps every core busy too.
 Frames come back in order, and exactly as `decode_frames` yields them for the whole file:
 each span starts at an IDR frame (decoding from there is bit-exact), and the concatenation
 keeps time monotonic the same way. The sampler downstream therefore sees the same frames,
-whichever decoder feeds it. A worker sends each frame's analysis view and working image
-(~110 KB at 256x144), never the full frame.
+whichever decoder feeds it. A worker sends each frame's analysis view, and a working image
+only where the sampler may keep that frame (`span_decoding.py`), never the full frame.
 
 Faults: a worker that dies (SIGKILL, a crash in FFmpeg) breaks the pool; the pool is rebuilt
 and the spans that were in flight are decoded again, one at a time. A span that kills its
