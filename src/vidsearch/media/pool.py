@@ -237,10 +237,9 @@ class DecodePool:
     def _register(self, path: Path, sampling: SamplerConfig | None) -> None:
         if any(v.path == path for v in self._videos):
             return
-        plan = plan_segments(path)
-        spans = plan.spans(self.workers) if self.mode is not DecodeMode.KEYFRAMES else []
-        if not spans or len(spans) == 1:
-            spans = [WHOLE_FILE]
+        # keyframes alone decode in a blink: not worth reading every packet to cut them
+        keyframes_only = self.mode is DecodeMode.KEYFRAMES
+        spans = [WHOLE_FILE] if keyframes_only else plan_segments(path).spans(self.workers)
         video = _Video(path, sampling, deque(_Job(path, n, s) for n, s in enumerate(spans)))
         self._videos.append(video)
         self._fill()
