@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+
+from system_programs import require_program
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -122,15 +123,17 @@ def test_dockerfile_builds_the_service() -> None:
     assert "/healthz" in text
 
 
-def test_prometheus_config() -> None:
+@pytest.fixture()
+def promtool() -> str:
+    return require_program("promtool", "prometheus")
+
+
+def test_prometheus_config(promtool: str) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     job = jobs["vidsearch"]
     assert job["metrics_path"] == "/metrics"
     assert job["static_configs"][0]["targets"] == ["api:8000"]  # the compose service
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (the prometheus package brings it)")
     result = subprocess.run(
         [promtool, "check", "config", str(DEPLOY / "prometheus.yml")],
         capture_output=True,

@@ -10,8 +10,9 @@ import pytest
 from playwright import sync_api
 
 from service_support import index_video, live_server
+from system_programs import require_program
 from test_subtitles import srt_of, write_mkv_with_subtitles
-from test_web import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from test_web import CHROMIUM_ARGS, TIMEOUT_MS
 from vidsearch.testing.server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -38,9 +39,14 @@ def server(
         live.stop()
 
 
-def test_the_line_is_shown_under_the_thumbnail(server: LiveServer) -> None:
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return require_program("chromium", "chromium")
+
+
+def test_the_line_is_shown_under_the_thumbnail(chromium: str, server: LiveServer) -> None:
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(base_url=server.url)
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []

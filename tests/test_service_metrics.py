@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from service_support import serving
+from system_programs import require_program
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import SceneSpan
 
@@ -132,11 +132,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="module")
+def prometheus_binary() -> str:
+    return require_program("prometheus", "prometheus")
+
+
 @pytest.mark.slow
-def test_real_prometheus_scrapes_the_app(server: LiveServer, tmp_path: Path) -> None:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed (apt-get install prometheus; .ci/run does it)")
+def test_real_prometheus_scrapes_the_app(
+    prometheus_binary: str, server: LiveServer, tmp_path: Path
+) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())  # the shipped config...
     config["global"]["scrape_interval"] = "1s"
     config["scrape_configs"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{server.port}"]
@@ -145,7 +149,7 @@ def test_real_prometheus_scrapes_the_app(server: LiveServer, tmp_path: Path) -> 
     log = (tmp_path / "prometheus.log").open("wb")
     process = subprocess.Popen(
         [
-            binary,
+            prometheus_binary,
             f"--config.file={tmp_path / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp_path / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",

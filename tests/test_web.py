@@ -3,7 +3,6 @@ Persian input, results, playing a moment from its start, uploading with a progre
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import pytest
 from playwright import sync_api
 
 from service_support import API_KEY, serving
+from system_programs import require_program
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,10 +44,9 @@ def server(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (apt-get install chromium; .ci/run does it)")
+    chromium = require_program("chromium", "chromium")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

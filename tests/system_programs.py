@@ -1,0 +1,26 @@
+"""System programs some tests drive (Chromium, Prometheus), found on PATH or the test stops.
+
+A developer's machine may lack them: the test skips, saying what is missing and the line that
+installs it. CI must never skip them silently: `.ci/run` installs the packages and sets
+VIDSEARCH_REQUIRE_SYSTEM_PROGRAMS=1, which turns the same skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_VARIABLE = "VIDSEARCH_REQUIRE_SYSTEM_PROGRAMS"
+
+
+def require_program(name: str, apt_package: str) -> str:
+    """The path of the program `name` on PATH; skip the test (fail it under CI) if absent."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    reason = f"{name} is not installed: sudo apt-get install {apt_package}"
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_VARIABLE}=1 requires it)", pytrace=False)
+    pytest.skip(reason)
