@@ -5,6 +5,7 @@ Built at the edge (CLI, service) and passed down; nothing below reads the enviro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -15,11 +16,117 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from vidsearch.types import DecodeMode, EncoderBackend
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+# dialogue: 50+ languages, Persian among them; 384-d, ~470 MB. Any sentence-transformers model.
+DEFAULT_DIALOGUE_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 DEFAULT_INTERVAL_S = 2.0
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 10
 DEFAULT_COLLECTION = "vidsearch_frames"
 COLLECTION_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+
+
+@dataclass(frozen=True, slots=True)
+class DataDir:
+    """Every path of a data directory (VIDSEARCH_HOME), named once::
+
+        home/
+          index.lock                 who holds the index (one process at a time)
+          catalog.sqlite             videos, their state, the model that built the index
+          catalog.sqlite-wal, -shm   SQLite's journal beside it
+          index/                     the frame shard (Qdrant Edge: vectors + payload)
+          dialogue/                  the subtitle cue shard (made by the first subtitled video)
+          thumbnails/<video id>/<pts>.jpg
+          uploads/                   videos sent to the service (`.incoming/` while received)
+          staging/                   videos fetched by the ingest DAG
+          pipelines/<name>/          work folders of the training pipelines
+          demo/                      `vidsearch demo`'s own data directory
+          index.damaged-<time>/      a shard `vidsearch doctor --repair` moved aside
+          dialogue.damaged-<time>/     (likewise)
+          catalog.damaged-<time>.sqlite  a catalog repair salvaged rows from
+          replaced-<time>/           the index `vidsearch restore --force` replaced
+          .restore-<time>/           a restore being unpacked
+          restore-failed-<time>/     a restore that did not check out, kept for a look
+
+    A snapshot folder has the index's parts (catalog, shards, thumbnails) laid out the same
+    way, plus `manifest.json`. With a Qdrant server (VIDSEARCH_QDRANT_URL) only thumbnails,
+    uploads and staging are used here.
+    """
+
+    home: Path
+
+    LOCK = "index.lock"
+    CATALOG = "catalog.sqlite"
+    FRAMES = "index"
+    DIALOGUE = "dialogue"
+    THUMBNAILS = "thumbnails"
+    UPLOADS = "uploads"
+    STAGING = "staging"
+    PIPELINES = "pipelines"
+    DEMO = "demo"
+    MANIFEST = "manifest.json"
+    # the files and folders that make up the index (what a snapshot copies and restore replaces)
+    CATALOG_FILES = (CATALOG, f"{CATALOG}-wal", f"{CATALOG}-shm")
+    SHARDS = (FRAMES, DIALOGUE)
+    INDEX_PARTS = (*CATALOG_FILES, *SHARDS, THUMBNAILS)
+
+    @property
+    def lock(self) -> Path:
+        return self.home / self.LOCK
+
+    @property
+    def catalog(self) -> Path:
+        return self.home / self.CATALOG
+
+    @property
+    def frames_shard(self) -> Path:
+        return self.home / self.FRAMES
+
+    @property
+    def dialogue_shard(self) -> Path:
+        return self.home / self.DIALOGUE
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.home / self.THUMBNAILS
+
+    @property
+    def uploads(self) -> Path:
+        return self.home / self.UPLOADS
+
+    @property
+    def staging(self) -> Path:
+        return self.home / self.STAGING
+
+    @property
+    def demo(self) -> Path:
+        return self.home / self.DEMO
+
+    @property
+    def manifest(self) -> Path:
+        """A snapshot's manifest (a snapshot folder is laid out as a data directory)."""
+        return self.home / self.MANIFEST
+
+    def pipeline_workdir(self, name: str) -> Path:
+        return self.home / self.PIPELINES / name
+
+    def part(self, name: str) -> Path:
+        """One of INDEX_PARTS."""
+        return self.home / name
+
+    def damaged(self, path: Path, stamp: str) -> Path:
+        """Where repair moves a damaged shard (a folder) or catalog (a file) aside."""
+        if path.suffix:
+            return path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+        return path.with_name(f"{path.name}.damaged-{stamp}")
+
+    def replaced(self, stamp: str) -> Path:
+        return self.home / f"replaced-{stamp}"
+
+    def restore_staging(self, stamp: str) -> Path:
+        return self.home / f".restore-{stamp}"
+
+    def restore_failed(self, stamp: str) -> Path:
+        return self.home / f"restore-failed-{stamp}"
 
 
 def default_home() -> Path:
@@ -79,7 +186,7 @@ class Settings(BaseSettings):
         None,
         description="Sentence-transformers model (hub id or directory) embedding subtitle lines "
         "and dialogue queries; default: the one that indexed the dialogue, or "
-        "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+        f"{DEFAULT_DIALOGUE_MODEL}",
     )
 
     @field_validator("qdrant_url")
@@ -95,22 +202,9 @@ class Settings(BaseSettings):
 
     def dialogue_model_for(self, index_dialogue_ref: str | None) -> str:
         """The sentence encoder for dialogue indexed with `index_dialogue_ref` (None: none yet)."""
-        from vidsearch.dialogue.encoder import DEFAULT_DIALOGUE_MODEL
-
         return self.dialogue_model or index_dialogue_ref or DEFAULT_DIALOGUE_MODEL
 
     @property
-    def index_dir(self) -> Path:
-        return self.home / "index"
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.home / "catalog.sqlite"
-
-    @property
-    def thumbnails_dir(self) -> Path:
-        return self.home / "thumbnails"
-
-    @property
-    def lock_path(self) -> Path:
-        return self.home / "index.lock"
+    def data_dir(self) -> DataDir:
+        """The paths of the data directory `home`."""
+        return DataDir(self.home)

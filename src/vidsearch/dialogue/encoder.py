@@ -16,9 +16,6 @@ from vidsearch.encoders.model_bundle import prepare_query
 from vidsearch.index.keywords import Keywords, SparseTerms
 from vidsearch.text.language import detect_language
 
-# 50+ languages, Persian among them; 384-d, ~470 MB. Any sentence-transformers model works.
-DEFAULT_DIALOGUE_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
-
 
 class SentenceEncoder(Protocol):
     """A text encoder whose `identity` names its vector space (as SentenceTextEncoder's)."""

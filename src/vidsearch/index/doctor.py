@@ -24,14 +24,11 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
+from vidsearch.config import DataDir
 from vidsearch.index.base import frame_point_id
 from vidsearch.index.catalog import _record, select_videos
 from vidsearch.types import VideoRecord
 
-CATALOG_FILE = "catalog.sqlite"
-FRAMES_DIR = "index"
-DIALOGUE_DIR = "dialogue"
-THUMBNAILS_DIR = "thumbnails"
 SCAN_PAGE = 1024
 SHOWN_IDS = 3  # ids quoted in a message before "..."
 
@@ -83,6 +80,10 @@ class DoctorReport:
     points: int = 0
     thumbnails: int = 0
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> DataDir:
+        return DataDir(self.home)
 
     @property
     def healthy(self) -> bool:
@@ -154,10 +155,10 @@ def scan_shard(path: Path, *, dim: int | None) -> Iterator[_Point]:
 def examine(home: Path) -> DoctorReport:
     """Check the data directory `home` (whose lock the caller holds)."""
     report = DoctorReport(home)
-    catalog = home / CATALOG_FILE
+    catalog = report.data_dir.catalog
     if not catalog.exists():
-        if (home / FRAMES_DIR).exists():
-            message = f"{catalog} is missing, but {FRAMES_DIR}/ is not"
+        if report.data_dir.frames_shard.exists():
+            message = f"{catalog} is missing, but {DataDir.FRAMES}/ is not"
             report.add(Problem.CATALOG_UNREADABLE, message)
         return report
     try:
@@ -182,7 +183,7 @@ def examine(home: Path) -> DoctorReport:
 def _check_frames(report: DoctorReport, known: dict[str, VideoRecord]) -> dict[str, set[int]]:
     """Points of the frame shard, by video: {video id: {pts}} for the good ones."""
     dim_text = report.meta.get("dim")
-    path = report.home / FRAMES_DIR
+    path = report.data_dir.frames_shard
     good: dict[str, set[int]] = defaultdict(set)
     if dim_text is None:
         return good
@@ -245,7 +246,7 @@ def _check_frames(report: DoctorReport, known: dict[str, VideoRecord]) -> dict[s
 def _check_thumbnails(
     report: DoctorReport, known: dict[str, VideoRecord], points: dict[str, set[int]] | None
 ) -> None:
-    root = report.home / THUMBNAILS_DIR
+    root = report.data_dir.thumbnails
     on_disk: dict[str, set[str]] = defaultdict(set)
     if root.is_dir():
         for folder in root.iterdir():
@@ -287,7 +288,7 @@ def _check_thumbnails(
 
 
 def _check_dialogue(report: DoctorReport, known: dict[str, VideoRecord]) -> None:
-    path = report.home / DIALOGUE_DIR
+    path = report.data_dir.dialogue_shard
     if not (path / "segments").is_dir():
         return
     orphans: list[str] = []

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from vidsearch.config import DataDir
 from vidsearch.errors import IndexCorruptError, IndexError_, IndexLockedError, VidsearchError
 from vidsearch.index.base import FramePoint, VectorIndex, VideoCatalog
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS, EdgeVectorIndex
@@ -114,16 +115,16 @@ class GuardedVectorIndex:
         self._call("close", self.inner.close)
 
 
-def open_edge_index(home: Path, dim: int, catalog: VideoCatalog) -> VectorIndex:
-    """The Qdrant Edge shard in `home/index`, guarded and checked against the catalog."""
-    path = home / "index"
+def open_edge_index(data_dir: DataDir, dim: int, catalog: VideoCatalog) -> VectorIndex:
+    """The frame shard of `data_dir`, guarded and checked against the catalog."""
+    path = data_dir.frames_shard
     try:
         edge = EdgeVectorIndex(path, dim)
     except IndexLockedError:
         raise
     except IndexError_ as exc:
         raise IndexCorruptError(f"{exc}; {DOCTOR_HINT}") from None
-    vectors = GuardedVectorIndex(edge, SpaceGuard(home), path)
+    vectors = GuardedVectorIndex(edge, SpaceGuard(data_dir.home), path)
     try:
         check_counts(catalog, vectors, path)
     except BaseException:

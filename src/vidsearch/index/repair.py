@@ -28,18 +28,11 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
+from vidsearch.config import DataDir
 from vidsearch.errors import IndexCorruptError
 from vidsearch.index.base import frame_point_id
 from vidsearch.index.catalog import Catalog, _record, select_videos
-from vidsearch.index.doctor import (
-    CATALOG_FILE,
-    DIALOGUE_DIR,
-    FRAMES_DIR,
-    THUMBNAILS_DIR,
-    DoctorReport,
-    Problem,
-    examine,
-)
+from vidsearch.index.doctor import DoctorReport, Problem, examine
 from vidsearch.index.edge import VIDEO_FIELD
 from vidsearch.types import VideoRecord, VideoState
 
@@ -57,13 +50,13 @@ def _stamp() -> str:
 
 def salvage_catalog(home: Path) -> str:
     """Move the damaged catalog aside and copy its readable rows into a new one."""
-    path = home / CATALOG_FILE
+    path = DataDir(home).catalog
     if not path.exists():
         raise IndexCorruptError(
             f"{path} is missing: restore a snapshot with `vidsearch restore`, or move {home} "
             "aside and index your videos again"
         )
-    damaged = home / f"catalog.damaged-{_stamp()}.sqlite"
+    damaged = DataDir(home).damaged(path, _stamp())
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{path}{suffix}").exists():
             os.replace(f"{path}{suffix}", f"{damaged}{suffix}")
@@ -103,8 +96,8 @@ def salvage_catalog(home: Path) -> str:
     return f"salvaged {len(videos)} videos into a new catalog (the damaged one: {damaged.name})"
 
 
-def _move_aside(folder: Path) -> str:
-    target = folder.with_name(f"{folder.name}.damaged-{_stamp()}")
+def _move_aside(data_dir: DataDir, folder: Path) -> str:
+    target = data_dir.damaged(folder, _stamp())
     os.replace(folder, target)
     return f"moved the damaged {folder.name}/ aside to {target.name}/"
 
@@ -131,19 +124,19 @@ def _delete_videos(folder: Path, video_ids: list[str]) -> None:
 
 def repair(report: DoctorReport) -> RepairResult:
     """Repair what `report` found; the videos to index again are in the result."""
-    home = report.home
+    home, data_dir = report.home, report.data_dir
     result = RepairResult()
     if report.of(Problem.CATALOG_UNREADABLE):
         result.actions.append(salvage_catalog(home))
         report = examine(home)
-    if not (home / CATALOG_FILE).exists():
+    if not data_dir.catalog.exists():
         return result  # nothing was ever indexed here
     redo: set[str] = set()  # videos to mark incomplete
-    frames, dialogue = home / FRAMES_DIR, home / DIALOGUE_DIR
+    frames, dialogue = data_dir.frames_shard, data_dir.dialogue_shard
     if report.of(Problem.SHARD_UNREADABLE) or report.of(Problem.LOST_POINTS):
         if frames.exists():
-            result.actions.append(_move_aside(frames))
-        shutil.rmtree(home / THUMBNAILS_DIR, ignore_errors=True)  # made again with the frames
+            result.actions.append(_move_aside(data_dir, frames))
+        shutil.rmtree(data_dir.thumbnails, ignore_errors=True)  # made again with the frames
         redo.update(r.video_id for r in report.videos)
     else:
         doomed = [i for f in report.of(Problem.ORPHAN_POINTS) for i in f.ids]
@@ -160,11 +153,11 @@ def repair(report: DoctorReport) -> RepairResult:
         if mismatched:
             _delete_videos(frames, mismatched)
             for video_id in mismatched:
-                shutil.rmtree(home / THUMBNAILS_DIR / video_id, ignore_errors=True)
+                shutil.rmtree(data_dir.thumbnails / video_id, ignore_errors=True)
             redo.update(mismatched)
             result.actions.append(f"cleared {len(mismatched)} inconsistent videos to redo them")
     if report.of(Problem.DIALOGUE_UNREADABLE):
-        result.actions.append(_move_aside(dialogue))
+        result.actions.append(_move_aside(data_dir, dialogue))
         redo.update(r.video_id for r in report.videos)  # their subtitles are read again
     cues = [i for f in report.of(Problem.ORPHAN_CUES) for i in f.ids]
     if cues:
@@ -172,19 +165,19 @@ def repair(report: DoctorReport) -> RepairResult:
         result.actions.append(f"deleted {len(cues)} subtitle cues of unknown videos")
     files = [i for f in report.of(Problem.ORPHAN_THUMBNAILS) for i in f.ids]
     for name in files:
-        target = home / THUMBNAILS_DIR / name
+        target = data_dir.thumbnails / name
         if target.is_dir():
             shutil.rmtree(target, ignore_errors=True)
         else:
             target.unlink(missing_ok=True)
     if files:
         result.actions.append(f"deleted {len(files)} orphan thumbnails")
-    _mark_incomplete(home, redo, result)
+    _mark_incomplete(data_dir, redo, result)
     return result
 
 
-def _mark_incomplete(home: Path, redo: set[str], result: RepairResult) -> None:
-    catalog = Catalog(home / CATALOG_FILE)
+def _mark_incomplete(data_dir: DataDir, redo: set[str], result: RepairResult) -> None:
+    catalog = Catalog(data_dir.catalog)
     try:
         marked = 0
         for record in catalog.videos():

@@ -1,6 +1,6 @@
 """`vidsearch snapshot DEST` / `vidsearch restore DEST`: a consistent copy of an index and back.
 
-A snapshot is a folder:
+A snapshot is a folder laid out as a data directory's index (`config.DataDir`):
 
     manifest.json     format, vidsearch version, time, model, counts, every file's sha256
     catalog.sqlite    copied with SQLite's backup API (a consistent copy, its WAL included)
@@ -32,25 +32,17 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from vidsearch import __version__
+from vidsearch.config import DataDir
 from vidsearch.errors import ConfigError, IndexCorruptError
 from vidsearch.index.catalog import SCHEMA_VERSION
 from vidsearch.index.copying import copy_tree, files_under, sha256_file
-from vidsearch.index.doctor import (
-    CATALOG_FILE,
-    DIALOGUE_DIR,
-    FRAMES_DIR,
-    THUMBNAILS_DIR,
-    read_catalog,
-)
+from vidsearch.index.doctor import read_catalog
 from vidsearch.index.lock import IndexLock
 from vidsearch.index.space import SpaceGuard, allocated_bytes
 
 SNAPSHOT_FORMAT = 1
-MANIFEST_FILE = "manifest.json"
-SHARDS = (FRAMES_DIR, DIALOGUE_DIR)
-FOLDERS = (*SHARDS, THUMBNAILS_DIR)
-# What a data directory's index is made of (uploads/ and the lock are not part of it).
-INDEX_PARTS = (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm", *FOLDERS)
+MANIFEST_FILE = DataDir.MANIFEST
+FOLDERS = (*DataDir.SHARDS, DataDir.THUMBNAILS)  # copied file for file
 
 
 @dataclass(slots=True)
@@ -99,16 +91,21 @@ def _count_points(shard_dir: Path) -> int:
 
 def _describe(folder: Path, source: str) -> SnapshotManifest:
     """Counts of the index in `folder` (loading its shards: they must load)."""
+    layout = DataDir(folder)
     try:
-        videos, meta = read_catalog(folder / CATALOG_FILE)
+        videos, meta = read_catalog(layout.catalog)
     except (sqlite3.DatabaseError, ValueError) as exc:
         raise IndexCorruptError(f"the catalog in {folder} is damaged: {exc}") from None
-    points = {s: _count_points(folder / s) for s in SHARDS if (folder / s / "segments").is_dir()}
+    points = {
+        shard: _count_points(layout.part(shard))
+        for shard in DataDir.SHARDS
+        if (layout.part(shard) / "segments").is_dir()
+    }
     frames = sum(v.frames for v in videos if v.complete)
-    if points.get(FRAMES_DIR, 0) < frames:
+    if points.get(DataDir.FRAMES, 0) < frames:
         raise IndexCorruptError(
             f"the index in {source} is damaged: its complete videos have {frames} frames, its "
-            f"vector index {points.get(FRAMES_DIR, 0)}; `vidsearch doctor --repair` first"
+            f"vector index {points.get(DataDir.FRAMES, 0)}; `vidsearch doctor --repair` first"
         )
     return SnapshotManifest(
         format=SNAPSHOT_FORMAT,
@@ -126,27 +123,30 @@ def _describe(folder: Path, source: str) -> SnapshotManifest:
 
 def take_snapshot(home: Path, dest: Path) -> SnapshotManifest:
     """Copy the index of `home` into the new folder `dest`."""
-    if not (home / CATALOG_FILE).is_file():
+    source, target = DataDir(home), DataDir(dest.with_name(f"{dest.name}.partial"))
+    if not source.catalog.is_file():
         raise ConfigError(f"there is no index in {home} to snapshot")
     if dest.exists():
         raise ConfigError(f"{dest} already exists: give the snapshot a new folder")
-    partial = dest.with_name(f"{dest.name}.partial")
+    partial = target.home
     shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted snapshot
-    needed = sum(allocated_bytes(home / part) for part in FOLDERS if (home / part).exists())
+    needed = sum(
+        allocated_bytes(source.part(part)) for part in FOLDERS if source.part(part).exists()
+    )
     SpaceGuard(dest.parent).check_write(f"write a snapshot into {dest.parent}", extra=needed)
     partial.mkdir(parents=True)
     try:
-        with IndexLock(home / "index.lock", holder=f"vidsearch snapshot into {dest}"):
-            source = sqlite3.connect(home / CATALOG_FILE)
-            target = sqlite3.connect(partial / CATALOG_FILE)
+        with IndexLock(source.lock, holder=f"vidsearch snapshot into {dest}"):
+            reading = sqlite3.connect(source.catalog)
+            writing = sqlite3.connect(target.catalog)
             try:
-                source.backup(target)
+                reading.backup(writing)
             finally:
-                target.close()
-                source.close()
+                writing.close()
+                reading.close()
             for part in FOLDERS:
-                if (home / part).is_dir():
-                    copy_tree(home / part, partial / part)
+                if source.part(part).is_dir():
+                    copy_tree(source.part(part), target.part(part))
         manifest = _describe(partial, str(home))
         for relative in files_under(partial):
             path = partial / relative
@@ -154,7 +154,7 @@ def take_snapshot(home: Path, dest: Path) -> SnapshotManifest:
                 "size": path.stat().st_size,
                 "sha256": sha256_file(path),
             }
-        (partial / MANIFEST_FILE).write_text(json.dumps(asdict(manifest), indent=1))
+        target.manifest.write_text(json.dumps(asdict(manifest), indent=1))
         os.sync()  # everything on disk before the snapshot gets its final name
         os.replace(partial, dest)
     except BaseException:
@@ -190,17 +190,18 @@ def restore_snapshot(
     home.mkdir(parents=True, exist_ok=True)
     SpaceGuard(home).check_write("restore the snapshot", extra=allocated_bytes(source))
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    with IndexLock(home / "index.lock", holder=f"vidsearch restore from {source}"):
-        present = [p for p in INDEX_PARTS if (home / p).exists()]
+    layout = DataDir(home)
+    with IndexLock(layout.lock, holder=f"vidsearch restore from {source}"):
+        present = [p for p in DataDir.INDEX_PARTS if layout.part(p).exists()]
         if present and not force:
             raise ConfigError(
                 f"{home} already holds an index; pass --force to replace it (it is moved to "
-                f"{home / ('replaced-' + stamp)}, not deleted)"
+                f"{layout.replaced(stamp)}, not deleted)"
             )
-        staging = home / f".restore-{stamp}"
+        staging = layout.restore_staging(stamp)
         copy_tree(source, staging)
-        (staging / MANIFEST_FILE).unlink()
-        replaced = home / f"replaced-{stamp}" if present else None
+        DataDir(staging).manifest.unlink()
+        replaced = layout.replaced(stamp) if present else None
         if replaced is not None:
             replaced.mkdir()
             for part in present:
@@ -228,9 +229,9 @@ def restore_snapshot(
 
 def _undo(home: Path, replaced: Path | None, stamp: str) -> None:
     """Put the index that was there back; keep the failed restore aside."""
-    failed = home / f"restore-failed-{stamp}"
+    failed = DataDir(home).restore_failed(stamp)
     failed.mkdir()
-    for part in INDEX_PARTS:
+    for part in DataDir.INDEX_PARTS:
         if (home / part).exists():
             os.replace(home / part, failed / part)
     if replaced is not None:

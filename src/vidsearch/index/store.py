@@ -1,12 +1,5 @@
-"""The data directory as one object: lock, catalog, vector index and thumbnails together.
-
-VIDSEARCH_HOME/
-  index.lock        who holds the index (one process at a time)
-  catalog.sqlite    videos, their state, the model that built the index
-  index/            the Qdrant Edge shard (vectors + payload)
-  dialogue/         subtitle cues: a Qdrant Edge shard of their own (made by the first video
-                    with subtitles; see index/dialogue_base.py)
-  thumbnails/       <video id>/<pts>.jpg
+"""The data directory as one object: lock, catalog, vector index and thumbnails together
+(its layout: `config.DataDir`).
 
 With a `QdrantConnection` (VIDSEARCH_QDRANT_URL), catalog and vectors live in two collections on
 a Qdrant server instead (and the cues in a third, `<collection>_dialogue`), shared by every
@@ -20,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vidsearch.config import DataDir
 from vidsearch.errors import IndexError_, ModelMismatchError
 from vidsearch.index.base import VectorIndex, VideoCatalog
 from vidsearch.index.catalog import Catalog
@@ -49,20 +43,21 @@ class IndexStore:
         """`holder` describes this process in the lock file (the server writes its URL).
         `server`: keep catalog and vectors there, unlocked (the store closes it)."""
         self.home = home
+        self.data_dir = DataDir(home)
         self.server = server
         if server is None:
             SpaceGuard(home).check_open()  # a full disk would crash the shard: say so first
         self._lock = (
-            IndexLock(home / "index.lock", holder=holder).acquire() if server is None else None
+            IndexLock(self.data_dir.lock, holder=holder).acquire() if server is None else None
         )
         try:
             self.catalog: VideoCatalog = (
-                Catalog(home / "catalog.sqlite") if server is None else server.catalog()
+                Catalog(self.data_dir.catalog) if server is None else server.catalog()
             )
         except BaseException:
             self._release()
             raise
-        self.thumbnails = ThumbnailStore(home / "thumbnails")
+        self.thumbnails = ThumbnailStore(self.data_dir.thumbnails)
         self._vectors: VectorIndex | None = None
         self._vectors_opening = threading.Lock()  # the shard opens once, even across threads
         self._dialogue: DialogueIndex | None = None
@@ -110,7 +105,7 @@ class IndexStore:
                         f"the index in {self.where} is empty: index some videos first"
                     )
                 self._vectors = (
-                    open_edge_index(self.home, int(dim), self.catalog)
+                    open_edge_index(self.data_dir, int(dim), self.catalog)
                     if self.server is None
                     else self.server.vectors(int(dim))
                 )
@@ -156,7 +151,7 @@ class IndexStore:
                 if self.server is None:
                     from vidsearch.index.dialogue_edge import EdgeDialogueIndex
 
-                    self._dialogue = EdgeDialogueIndex(self.home / "dialogue", int(dim))
+                    self._dialogue = EdgeDialogueIndex(self.data_dir.dialogue_shard, int(dim))
                 else:
                     self._dialogue = self.server.dialogue(int(dim))
             return self._dialogue
