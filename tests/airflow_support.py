@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vidsearch.pipelines.cli import dags_folder
+from vidsearch.pipelines.dags import dags_folder
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
 

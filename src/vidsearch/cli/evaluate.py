@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from vidsearch.cli.failing import USAGE, errors, fail
+from vidsearch.cli.options import settings_from
 from vidsearch.data.records import Split
-from vidsearch.errors import ConfigError, VidsearchError
+from vidsearch.errors import ConfigError
 
 eval_app = typer.Typer(
     help="Measure retrieval quality: Recall@k with confidence intervals, moment accuracy.",
@@ -37,26 +39,20 @@ MlflowOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _ks(text: str) -> tuple[int, ...]:
     try:
         ks = tuple(sorted({int(k) for k in text.split(",") if k.strip()}))
     except ValueError:
         ks = ()
     if not ks or ks[0] < 1:
-        _fail(f"--k takes positive integers separated by commas, not {text!r}", code=2)
+        fail(f"--k takes positive integers separated by commas, not {text!r}", USAGE)
     return ks
 
 
 def _open_encoder(ref: str, backend: str | None):
-    from vidsearch.config import Settings
     from vidsearch.encoders.model_bundle import EncoderOptions, open_bundle
 
-    settings = Settings(**({"backend": backend} if backend else {}))
+    settings = settings_from(backend=backend)
     options = EncoderOptions(
         cache_dir=settings.cache_dir,
         backend=settings.backend,
@@ -148,31 +144,29 @@ def retrieval_command(
 
     ks = _ks(k)
     encoders = []
-    try:
-        test = loaders.load(dataset, images=images, split=split)
-        if limit:
-            test = test.limit(limit)
-        test = test.in_language(lang)
-        main = _open_encoder(model, backend)
-        encoders.append(main)
-        contenders = [Contender(model, main, BundleQueries(main))]
-        if baseline == TRANSLATE:
-            label = f"{model} via translation to English"
-            contenders.append(
-                Contender(label, main, TranslatedQueries(main, _translator(translator, lang)))
-            )
-        elif baseline:
-            other = _open_encoder(baseline, backend)
-            encoders.append(other)
-            contenders.append(Contender(baseline, other, BundleQueries(other)))
-        evaluator = RetrievalEvaluator(test, ks=ks)
-        results = [evaluator(c, lang) for c in contenders]
-    except VidsearchError as exc:
-        _fail(str(exc))
-        raise  # unreachable
-    finally:
-        for encoder in encoders:
-            encoder.close()
+    with errors():
+        try:
+            test = loaders.load(dataset, images=images, split=split)
+            if limit:
+                test = test.limit(limit)
+            test = test.in_language(lang)
+            main = _open_encoder(model, backend)
+            encoders.append(main)
+            contenders = [Contender(model, main, BundleQueries(main))]
+            if baseline == TRANSLATE:
+                label = f"{model} via translation to English"
+                contenders.append(
+                    Contender(label, main, TranslatedQueries(main, _translator(translator, lang)))
+                )
+            elif baseline:
+                other = _open_encoder(baseline, backend)
+                encoders.append(other)
+                contenders.append(Contender(baseline, other, BundleQueries(other)))
+            evaluator = RetrievalEvaluator(test, ks=ks)
+            results = [evaluator(c, lang) for c in contenders]
+        finally:
+            for encoder in encoders:
+                encoder.close()
     data = retrieval_report(test, lang, results, rounds=rounds, seed=seed)
     files = [
         report.write_json(data, out / "retrieval.json"),
@@ -230,30 +224,27 @@ def moments_command(
     try:
         mode = DecodeMode(decode)
     except ValueError:
-        _fail(f"--decode is fast, exact or keyframes, not {decode!r}", code=2)
-        raise
+        fail(f"--decode is fast, exact or keyframes, not {decode!r}", USAGE)
     settings = [Sampling(i, mode, shots, dedup) for i in (interval or [2.0])]
     encoder = None
-    try:
-        asked = load_queries(queries)
-        files = sorted(expand_paths([videos]))
-        if not files:
-            raise ConfigError(f"no videos in {videos}")
-        encoder = _open_encoder(model, backend)
-        results = []
-        for sampling in settings:
-            with tempfile.TemporaryDirectory(prefix="vidsearch-eval-") as home:
-                results.append(
-                    evaluate_moments(
-                        files, asked, encoder, Path(home) / "home", sampling=sampling, ks=ks
-                    )  # fmt: skip
-                )
-    except VidsearchError as exc:
-        _fail(str(exc))
-        raise
-    finally:
-        if encoder is not None:
-            encoder.close()
+    with errors():
+        try:
+            asked = load_queries(queries)
+            files = sorted(expand_paths([videos]))
+            if not files:
+                raise ConfigError(f"no videos in {videos}")
+            encoder = _open_encoder(model, backend)
+            results = []
+            for sampling in settings:
+                with tempfile.TemporaryDirectory(prefix="vidsearch-eval-") as home:
+                    results.append(
+                        evaluate_moments(
+                            files, asked, encoder, Path(home) / "home", sampling=sampling, ks=ks
+                        )  # fmt: skip
+                    )
+        finally:
+            if encoder is not None:
+                encoder.close()
     data: dict[str, Any] = {
         "setup": {"videos": len(files), "queries": len(asked), "model": model},
         "results": [r.to_json() for r in results],

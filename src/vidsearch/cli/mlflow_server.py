@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from vidsearch.errors import VidsearchError
+from vidsearch.cli.failing import errors
+from vidsearch.cli.options import settings_from
 
 DEFAULT_FOLDER = "mlflow"  # under vidsearch's data directory
 
@@ -51,9 +52,7 @@ def mlflow_server_command(
     from vidsearch.train.mlflow_server import MlflowServer, ServerConfig
 
     if home is None:
-        from vidsearch.config import Settings
-
-        home = Settings().home / DEFAULT_FOLDER
+        home = settings_from().home / DEFAULT_FOLDER
     config = ServerConfig(
         home=home,
         host=host,
@@ -70,9 +69,6 @@ def mlflow_server_command(
                    f"{config.artifacts}); Ctrl-C stops it", err=True)  # fmt: skip
         typer.echo(f"export MLFLOW_TRACKING_URI={uri}")
 
-    try:
+    with errors():
         server.serve(ready)
-    except VidsearchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     typer.echo("the MLflow server stopped", err=True)

@@ -9,17 +9,13 @@ from typing import Annotated
 
 import typer
 
+from vidsearch.cli.failing import USAGE, errors, fail
+from vidsearch.pipelines.dags import dags_folder
+
 pipelines_app = typer.Typer(
     help="The Airflow DAGs (persian_clip, video_ingest): where they are, what they take.",
     no_args_is_help=True,
 )
-
-
-def dags_folder() -> Path:
-    """The folder holding the DAG files (importing it needs no Airflow)."""
-    from vidsearch.pipelines import dags
-
-    return Path(dags.__file__).resolve().parent
 
 
 @pipelines_app.command("dags-folder")
@@ -41,8 +37,7 @@ def params_command(
         "video_ingest": video_ingest.DAG_PARAMS,
     }.get(dag)
     if specs is None:
-        typer.echo(f"error: no DAG {dag!r}: persian_clip or video_ingest", err=True)
-        raise typer.Exit(2)
+        fail(f"no DAG {dag!r}: persian_clip or video_ingest", USAGE)
     rows = [
         {
             "name": s.name,
@@ -85,10 +80,9 @@ def candidate_command(
     """persian_clip's train → evaluate → promote, without Airflow: train the candidate (tracked
     in MLflow, not registered), compare it with NAME@ALIAS on the test split, and register it
     and move the alias only if it is significantly better. Prints the decision as JSON."""
-    from vidsearch.errors import VidsearchError
     from vidsearch.pipelines import candidate as steps
 
-    try:
+    with errors():
         trained = steps.train_candidate(
             config=str(config), dataset=str(dataset), output=str(output), tracking_uri=tracking_uri
         )
@@ -109,8 +103,5 @@ def candidate_command(
             registered_model=registered_model,
             alias=alias,
         )
-    except VidsearchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     report = {"candidate": trained, "evaluation": evaluation, "promotion": promoted}
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))

@@ -1,23 +1,31 @@
-"""Progress bars for the CLI: one tqdm bar per video, in seconds of video, with frames/s."""
+"""Progress bars for the CLI, on stderr (none when it is not a terminal): one per video while
+indexing, one per step of a dataset command."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from tqdm import tqdm
 
-from vidsearch.ingest import IngestReport, IngestStatus
-from vidsearch.media.probe import printable_path
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from vidsearch.ingest import IngestReport
 
 
-class TqdmProgress:
+class VideoProgress:
+    """`vidsearch.ingest.ProgressListener`: a bar per video in seconds of video, with frames/s,
+    and a line per video when it is done."""
+
     def __init__(self) -> None:
         self._bar: tqdm | None = None
         self._started = 0.0
 
     def video_started(self, path: Path, duration: float) -> None:
+        from tqdm import tqdm
+
         self._started = time.perf_counter()
         self._bar = tqdm(
             total=round(duration, 1) or None,
@@ -39,6 +47,9 @@ class TqdmProgress:
         self._bar.update(round(position, 1) - self._bar.n)
 
     def video_finished(self, report: IngestReport) -> None:
+        from vidsearch.ingest import IngestStatus
+        from vidsearch.media.probe import printable_path
+
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -60,3 +71,24 @@ class TqdmProgress:
             typer.echo(f"        {name}: {report.cues} subtitle lines indexed", err=True)
         for warning in report.warnings:
             typer.echo(f"warning: {name}: {warning}", err=True)
+
+
+class StepProgress:
+    """`vidsearch.data.progress.Progress`: a bar per step of a dataset command."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+
+    def start(self, description: str, total: int | None) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=description, leave=False, disable=None)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,5 +1,5 @@
 """`vidsearch train ...`: train as a config says (`vidsearch train CONFIG` is `vidsearch train
-run CONFIG`), or run the end-to-end proof. Errors are one line on stderr and exit code 1.
+run CONFIG`), or run the end-to-end proof (the library code is in vidsearch.train).
 
 Nothing heavy is imported until a command runs (`vidsearch --help` stays fast).
 """
@@ -7,19 +7,15 @@ Nothing heavy is imported until a command runs (`vidsearch --help` stays fast).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import click
 import typer
 from typer.core import TyperGroup
 
-from vidsearch.errors import VidsearchError
-
-if TYPE_CHECKING:
-    from vidsearch.config import Settings
+from vidsearch.cli.failing import errors
+from vidsearch.cli.options import settings_from
 
 DEFAULT_COMMAND = "run"
 
@@ -47,26 +43,6 @@ def _echo(message: str) -> None:
     typer.echo(message, err=True)
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except VidsearchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _settings() -> Settings:
-    """VIDSEARCH_* settings: where ONNX exports are cached, which encoder backend runs."""
-    from vidsearch.config import Settings
-
-    try:
-        return Settings()
-    except ValueError as exc:  # pydantic's ValidationError
-        typer.echo(f"error: invalid setting: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
 @train_app.command(DEFAULT_COMMAND)
 def run_command(
     config: Annotated[Path, typer.Argument(help="Training config (.toml, .json or .yaml)")],
@@ -80,8 +56,8 @@ def run_command(
     from vidsearch.train.config import load_config
     from vidsearch.train.runner import train
 
-    settings = _settings()
-    with _errors():
+    settings = settings_from()  # VIDSEARCH_*: the ONNX cache, the encoder backend
+    with errors():
         training = load_config(config)
         options = EncoderOptions(
             cache_dir=settings.cache_dir,
@@ -118,8 +94,8 @@ def proof_command(
     Persian search in a generated video."""
     from vidsearch.train.proof import QUICK, ProofPlan, run_proof
 
-    settings = _settings()
-    with _errors():
+    settings = settings_from()  # VIDSEARCH_*: the ONNX cache, the encoder backend
+    with errors():
         report = run_proof(
             directory,
             QUICK if quick else ProofPlan(),

@@ -1,4 +1,4 @@
-"""What every `vidsearch data` command shares: the typer app, options, progress bars, errors."""
+"""What every `vidsearch data` command shares: the typer app, its options, the dataset."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vidsearch.errors import VidsearchError
+from vidsearch.cli.failing import USAGE, fail
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
-
     from vidsearch.data.dataset import Dataset
     from vidsearch.data.records import Split
 
@@ -33,40 +31,6 @@ SplitOption = Annotated[
     str | None,
     typer.Option(help="Split for every image: train, validation, test [default: from the file]"),
 ]
-
-
-class TqdmProgress:
-    """`vidsearch.data.progress.Progress` as a tqdm bar on stderr (none when not a terminal)."""
-
-    def __init__(self) -> None:
-        self._bar: tqdm | None = None
-
-    def start(self, description: str, total: int | None) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=total, desc=description, leave=False, disable=None)
-
-    def advance(self, n: int = 1) -> None:
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def errors() -> Iterator[None]:
-    try:
-        yield
-    except VidsearchError as exc:
-        fail(str(exc))
 
 
 @contextmanager
@@ -88,8 +52,7 @@ def parse_split(value: str | None) -> Split | None:
     try:
         return Split(value)
     except ValueError:
-        fail(f"--split must be train, validation or test, not {value!r}", code=2)
-        raise  # unreachable
+        fail(f"--split must be train, validation or test, not {value!r}", USAGE)
 
 
 def echo_json(data: Any) -> None:

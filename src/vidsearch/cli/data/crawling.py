@@ -7,17 +7,17 @@ from typing import Annotated
 
 import typer
 
-from vidsearch.data.cli.common import (
+from vidsearch.cli.data.common import (
     DatasetArg,
     JsonOption,
     SplitOption,
-    TqdmProgress,
     data_app,
     echo_json,
-    errors,
     open_dataset,
     parse_split,
 )
+from vidsearch.cli.failing import USAGE, errors, fail
+from vidsearch.cli.progress import StepProgress
 
 
 @data_app.command("crawl")
@@ -84,15 +84,14 @@ def crawl(
         if config is not None:
             settings = crawl_config_from_file(config, **options)
         elif endpoint is None:
-            typer.echo("error: give --endpoint URL or --config FILE", err=True)
-            raise typer.Exit(2)
+            fail("give --endpoint URL or --config FILE", USAGE)
         else:
             settings = CrawlConfig(**{k: v for k, v in options.items() if v is not None})
         with (
             PoliteHttp(user_agent=settings.user_agent, rate=settings.rate) as http,
             open_dataset(dataset) as data,
         ):
-            report = Crawler(data, settings, http).run(restart=restart, progress=TqdmProgress())
+            report = Crawler(data, settings, http).run(restart=restart, progress=StepProgress())
     if as_json:
         echo_json(report.to_json())
         return

@@ -7,17 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from vidsearch.data.cli.common import (
+from vidsearch.cli.data.common import (
     IntoOption,
     JsonOption,
     SplitOption,
-    TqdmProgress,
     data_app,
     echo_json,
-    errors,
     open_dataset,
     parse_split,
 )
+from vidsearch.cli.failing import FAILURE, errors
+from vidsearch.cli.progress import StepProgress
 
 
 def _finish_import(report: Any, source: str, dataset: Path, as_json: bool) -> None:
@@ -39,7 +39,7 @@ def _finish_import(report: Any, source: str, dataset: Path, as_json: bool) -> No
             "captions were not imported",
             err=True,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(FAILURE)
 
 
 @data_app.command("import-flickr30k")
@@ -60,7 +60,7 @@ def import_flickr30k(
     with errors():
         items = parser(captions, split=parse_split(split))
         with open_dataset(into) as dataset:
-            report = import_images(dataset, items, images, source=source, progress=TqdmProgress())
+            report = import_images(dataset, items, images, source=source, progress=StepProgress())
     _finish_import(report, source, into, as_json)
 
 
@@ -81,5 +81,5 @@ def import_coco(
     with errors():
         items = parse_coco(annotations, split=parse_split(split))
         with open_dataset(into) as dataset:
-            report = import_images(dataset, items, images, source=source, progress=TqdmProgress())
+            report = import_images(dataset, items, images, source=source, progress=StepProgress())
     _finish_import(report, source, into, as_json)

@@ -7,16 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vidsearch.data.cli.common import (
+from vidsearch.cli.data.common import (
     DatasetArg,
     JsonOption,
-    TqdmProgress,
     data_app,
     echo_json,
-    errors,
-    fail,
     open_dataset,
 )
+from vidsearch.cli.failing import USAGE, errors, fail
+from vidsearch.cli.progress import StepProgress
 
 
 @data_app.command("translate")
@@ -85,7 +84,7 @@ def translate(
                     batch_size=batch_size,
                     retry_failed=retry_failed,
                     limit=limit,
-                    progress=TqdmProgress(),
+                    progress=StepProgress(),
                 )
         finally:
             translator.close()
@@ -127,12 +126,12 @@ def _translator(
 
     if backend == "http":
         if endpoint is None:
-            fail("--backend http needs --endpoint URL", code=2)
+            fail("--backend http needs --endpoint URL", USAGE)
         extra = {}
         for item in params:
             key, sep, value = item.partition("=")
             if not sep or not key:
-                fail(f"--param takes KEY=VALUE, not {item!r}", code=2)
+                fail(f"--param takes KEY=VALUE, not {item!r}", USAGE)
             extra[key] = value
         http = PoliteHttp(rate=rate, retries=retries, backoff=backoff)
         return HttpTranslator(
@@ -151,8 +150,7 @@ def _translator(
 
             return DictionaryTranslator(shapes_dictionary(), name="dictionary:shapes")
         return DictionaryTranslator.from_file(Path(dictionary))
-    fail(f"--backend must be http, local or dictionary, not {backend!r}", code=2)
-    raise AssertionError  # unreachable
+    fail(f"--backend must be http, local or dictionary, not {backend!r}", USAGE)
 
 
 @data_app.command("filter")
@@ -186,7 +184,7 @@ def filter_command(
     from vidsearch.encoders.sentence_text import SentenceTextEncoder
 
     if threshold is not None and top_fraction is not None:
-        fail("give --threshold or --top-fraction, not both", code=2)
+        fail("give --threshold or --top-fraction, not both", USAGE)
     with errors():
         rule = FilterRule(
             threshold=DEFAULT_THRESHOLD
@@ -204,7 +202,7 @@ def filter_command(
                     language=language,
                     batch_size=batch_size,
                     rescore=rescore,
-                    progress=TqdmProgress(),
+                    progress=StepProgress(),
                 )
         finally:
             model.close()

@@ -7,16 +7,16 @@ from typing import Annotated
 
 import typer
 
-from vidsearch.data.cli.common import (
+from vidsearch.cli.data.common import (
     DatasetArg,
     IntoOption,
     JsonOption,
-    TqdmProgress,
     data_app,
     echo_json,
-    errors,
     open_dataset,
 )
+from vidsearch.cli.failing import errors
+from vidsearch.cli.progress import StepProgress
 from vidsearch.data.shapes import (
     DEFAULT_HELD_OUT,
     DEFAULT_IMAGES,
@@ -49,7 +49,7 @@ def shapes(
     with errors():
         config = WorldConfig(images, seed, size, max_objects, held_out, validation, test)
         with open_dataset(dataset) as data:
-            result = write_world(data, config, progress=TqdmProgress())
+            result = write_world(data, config, progress=StepProgress())
             counts = data.counts()
     if as_json:
         echo_json(result | {"counts": counts})

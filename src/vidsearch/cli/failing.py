@@ -1,0 +1,44 @@
+"""How every `vidsearch` command fails: one line `error: <message>` on stderr and an exit code.
+
+A library error (a `VidsearchError`) exits with the code the error tree maps it to; a command's
+own usage check exits with `USAGE`. Nothing else in the CLI writes `error:` or raises
+`typer.Exit` for an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+
+from vidsearch.errors import VidsearchError
+
+FAILURE = 1  # a library error, or work that did not all succeed
+USAGE = 2  # options that contradict or miss each other (click's own code for bad usage)
+
+
+def print_error(message: str) -> None:
+    """`error: message` on stderr, for a failure the command goes on after."""
+    typer.echo(f"error: {message}", err=True)
+
+
+def fail(message: str, code: int = FAILURE) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code`."""
+    print_error(message)
+    raise typer.Exit(code)
+
+
+def exit_code(error: VidsearchError) -> int:
+    """The exit code of a library error."""
+    return FAILURE
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Library errors raised inside become one line on stderr and their exit code."""
+    try:
+        yield
+    except VidsearchError as exc:
+        fail(str(exc), exit_code(exc))
