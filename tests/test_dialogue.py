@@ -25,6 +25,7 @@ from vidsearch.dialogue.placement import FrameTimeline, StoredFrame
 from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import QueryError
 from vidsearch.index.dialogue_edge import EdgeDialogueIndex
+from vidsearch.index.guarded import GuardedDialogueIndex
 from vidsearch.index.keywords import split_phrases
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestStatus
@@ -287,7 +288,8 @@ def test_server_dialogue_index_matches_the_embedded_one(indexed: Indexed) -> Non
 
     with IndexStore(indexed.home) as edge_store:
         edge = edge_store.dialogue
-        assert isinstance(edge, EdgeDialogueIndex)
+        assert isinstance(edge, GuardedDialogueIndex)
+        assert isinstance(edge.inner, EdgeDialogueIndex)
         video_id = edge_store.catalog.videos()[0].video_id
         cues = edge_store.dialogue.search_words(indexed.dialogue.query_words("x"), 10)
         assert cues == []

@@ -55,11 +55,8 @@ class DialogueIndexer:
             if cues:
                 report.cues = self._store_cues(video_id, cues)
             self.store.catalog.set_meta(META_SIGNATURE + video_id, signature)
-        except VidsearchError as exc:
+        except VidsearchError as exc:  # both shards tell their failures as ours: frames go on
             report.warnings.append(f"dialogue not indexed: {exc}")
-            report.cues = 0
-        except Exception as exc:  # qdrant_edge raises bare Exception; frames must go on
-            report.warnings.append(f"dialogue not indexed: {type(exc).__name__}: {exc}")
             report.cues = 0
         return report
 

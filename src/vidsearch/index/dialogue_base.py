@@ -16,9 +16,9 @@ cue's start and its position, so indexing a video again overwrites its cues.
 from __future__ import annotations
 
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -96,25 +96,33 @@ def hit_from_payload(point_id: object, payload: dict, score: float) -> DialogueH
     )
 
 
-class DialogueIndex(ABC):
-    """Both backends: sizes are checked here, before anything reaches Qdrant; a backend only
-    translates the calls into its client's API (the `_` methods)."""
+def check_cues(cues: Sequence[CuePoint], dim: int) -> None:
+    """Every cue's sentence vector fits the index, checked before anything is written."""
+    for cue in cues:
+        if cue.vector.shape != (dim,):
+            raise IndexError_(
+                f"sentence vector of shape {cue.vector.shape} does not fit a {dim}-d dialogue index"
+            )
 
-    _dim: int
+
+def meaning_vector(vector: np.ndarray, dim: int) -> list[float]:
+    """A dialogue query's sentence vector as the index takes it, or IndexError_."""
+    vector = np.asarray(vector, dtype=np.float32).ravel()
+    if vector.shape != (dim,):
+        raise IndexError_(
+            f"query vector has {vector.shape[0]} values; the dialogue index holds {dim}-d vectors"
+        )
+    return vector.tolist()
+
+
+class DialogueIndex(Protocol):
+    """Subtitle cues in and nearest cues out, as `VectorIndex` is for frames. Backends check
+    sizes with `check_cues` and `meaning_vector` before anything reaches Qdrant."""
 
     @property
-    def dim(self) -> int:
-        return self._dim
+    def dim(self) -> int: ...
 
-    def upsert(self, cues: Sequence[CuePoint]) -> None:
-        for cue in cues:
-            if cue.vector.shape != (self._dim,):
-                raise IndexError_(
-                    f"sentence vector of shape {cue.vector.shape} does not fit a "
-                    f"{self._dim}-d dialogue index"
-                )
-        if cues:
-            self._upsert(cues)
+    def upsert(self, cues: Sequence[CuePoint]) -> None: ...
 
     def search_meaning(
         self,
@@ -125,13 +133,7 @@ class DialogueIndex(ABC):
         phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
         """Cues nearest in meaning (cosine), only those containing every phrase."""
-        vector = np.asarray(vector, dtype=np.float32).ravel()
-        if vector.shape != (self._dim,):
-            raise IndexError_(
-                f"query vector has {vector.shape[0]} values; the dialogue index holds "
-                f"{self._dim}-d vectors"
-            )
-        return self._nearest_meaning(vector.tolist(), limit, video_ids, phrases)
+        ...
 
     def search_words(
         self,
@@ -142,43 +144,19 @@ class DialogueIndex(ABC):
         phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
         """Cues sharing the query's words, best BM25 first, only those containing every
-        phrase."""
-        if not words:
-            return []
-        return self._nearest_words(words, limit, video_ids, phrases)
+        phrase (none for no words)."""
+        ...
 
-    @abstractmethod
-    def _upsert(self, cues: Sequence[CuePoint]) -> None: ...
-
-    @abstractmethod
-    def _nearest_meaning(
-        self,
-        vector: list[float],
-        limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
-    ) -> list[DialogueHit]: ...
-
-    @abstractmethod
-    def _nearest_words(
-        self,
-        words: SparseTerms,
-        limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
-    ) -> list[DialogueHit]: ...
-
-    @abstractmethod
     def count(self, video_id: str | None = None) -> int: ...
 
-    @abstractmethod
     def delete_video(self, video_id: str) -> None: ...
 
-    @abstractmethod
     def flush(self) -> None: ...
 
-    @abstractmethod
+    def unindexed_points(self) -> int:
+        """Cues not yet in the search graph."""
+        ...
+
     def optimize(self, *, min_points: int = ...) -> bool: ...
 
-    @abstractmethod
     def close(self) -> None: ...

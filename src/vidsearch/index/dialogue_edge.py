@@ -10,19 +10,21 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import qdrant_edge as qe
 
-from vidsearch.errors import IndexError_, IndexLockedError
+from vidsearch.errors import IndexError_
 from vidsearch.index.dialogue_base import (
     MEANING,
     TEXT_FIELD,
     VIDEO_FIELD,
     WORDS,
     CuePoint,
-    DialogueIndex,
+    check_cues,
     hit_from_payload,
+    meaning_vector,
 )
-from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
+from vidsearch.index.edge import OPTIMIZE_MIN_POINTS, open_shard
 from vidsearch.index.keywords import SparseTerms
 from vidsearch.types import DialogueHit
 
@@ -44,44 +46,35 @@ def text_index_params() -> qe.TextIndexParams:
     )
 
 
-class EdgeDialogueIndex(DialogueIndex):
+class EdgeDialogueIndex:
     """Cues with a `meaning` (dense, cosine) and a `words` (sparse BM25, IDF) vector."""
 
     def __init__(self, path: Path, dim: int) -> None:
         self.path = path
         self._dim = dim
-        exists = (path / "edge_config.json").is_file()
+        if (path / "edge_config.json").is_file():
+            stored = self._stored_dim(path)
+            if stored is not None and stored != dim:
+                raise IndexError_(
+                    f"the dialogue index at {path} holds {stored}-d sentence vectors, not "
+                    f"{dim}-d: it was built with another dialogue model"
+                )
         config = qe.EdgeConfig(
             vectors={MEANING: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
             sparse_vectors={WORDS: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
-        try:
-            if exists:
-                stored = self._stored_dim(path)
-                if stored is not None and stored != dim:
-                    raise IndexError_(
-                        f"the dialogue index at {path} holds {stored}-d sentence vectors, not "
-                        f"{dim}-d: it was built with another dialogue model"
-                    )
-                self._shard = qe.EdgeShard.load(str(path), None)
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-                self._shard = qe.EdgeShard.create(str(path), config)
-        except IndexError_:
-            raise
-        except Exception as exc:  # qdrant_edge raises bare Exception
-            if "WouldBlock" in str(exc):
-                raise IndexLockedError(
-                    f"the dialogue index at {path} is open in another process"
-                ) from None
-            raise IndexError_(f"cannot open the dialogue index at {path}: {exc}") from None
-        if not exists:
+        self._shard, created = open_shard(path, config, "dialogue index")
+        if created:
             self._shard.update(
                 qe.UpdateOperation.create_field_index(VIDEO_FIELD, qe.PayloadSchemaType.Keyword)
             )
             self._shard.update(
                 qe.UpdateOperation.create_field_index(TEXT_FIELD, text_index_params())
             )
+
+    @property
+    def dim(self) -> int:
+        return self._dim
 
     @staticmethod
     def _stored_dim(path: Path) -> int | None:
@@ -91,7 +84,10 @@ class EdgeDialogueIndex(DialogueIndex):
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _upsert(self, cues: Sequence[CuePoint]) -> None:
+    def upsert(self, cues: Sequence[CuePoint]) -> None:
+        check_cues(cues, self._dim)
+        if not cues:
+            return
         points = []
         for cue in cues:
             vector: dict = {MEANING: cue.vector.tolist()}
@@ -109,22 +105,27 @@ class EdgeDialogueIndex(DialogueIndex):
         assert flt is not None
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
-    def _nearest_meaning(
+    def search_meaning(
         self,
-        vector: list[float],
+        vector: np.ndarray,
         limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
+        *,
+        video_ids: Sequence[str] | None = None,
+        phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
-        return self._query(qe.Query.Nearest(vector, using=MEANING), limit, video_ids, phrases)
+        query = qe.Query.Nearest(meaning_vector(vector, self._dim), using=MEANING)
+        return self._query(query, limit, video_ids, phrases)
 
-    def _nearest_words(
+    def search_words(
         self,
         words: SparseTerms,
         limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
+        *,
+        video_ids: Sequence[str] | None = None,
+        phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
+        if not words:
+            return []
         sparse = qe.SparseVector(list(words.indices), list(words.values))
         return self._query(qe.Query.Nearest(sparse, using=WORDS), limit, video_ids, phrases)
 
@@ -151,9 +152,12 @@ class EdgeDialogueIndex(DialogueIndex):
     def flush(self) -> None:
         self._shard.flush()
 
-    def optimize(self, *, min_points: int = OPTIMIZE_MIN_POINTS) -> bool:
+    def unindexed_points(self) -> int:
         info = self._shard.info()
-        if int(info.points_count) - int(info.indexed_vectors_count) < min_points:
+        return int(info.points_count) - int(info.indexed_vectors_count)
+
+    def optimize(self, *, min_points: int = OPTIMIZE_MIN_POINTS) -> bool:
+        if self.unindexed_points() < min_points:
             return False
         return bool(self._shard.optimize())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from qdrant_client import models
 
 from vidsearch.errors import IndexError_
@@ -20,8 +21,9 @@ from vidsearch.index.dialogue_base import (
     VIDEO_FIELD,
     WORDS,
     CuePoint,
-    DialogueIndex,
+    check_cues,
     hit_from_payload,
+    meaning_vector,
 )
 from vidsearch.index.keywords import SparseTerms
 from vidsearch.index.qdrant_errors import QdrantErrors
@@ -48,7 +50,7 @@ def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> models.F
     return models.Filter(must=must) if must else None
 
 
-class QdrantDialogueIndex(DialogueIndex):
+class QdrantDialogueIndex:
     """Cues in one Qdrant collection; the client is not owned."""
 
     def __init__(self, client: QdrantClient, collection: str, dim: int, *, where: str) -> None:
@@ -96,12 +98,19 @@ class QdrantDialogueIndex(DialogueIndex):
             )
 
     @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
     def client(self) -> QdrantClient:
         if self._client is None:
             raise IndexError_(f"the dialogue index '{self.collection}' at {self.where} is closed")
         return self._client
 
-    def _upsert(self, cues: Sequence[CuePoint]) -> None:
+    def upsert(self, cues: Sequence[CuePoint]) -> None:
+        check_cues(cues, self._dim)
+        if not cues:
+            return
         points = []
         for cue in cues:
             vector: dict = {MEANING: cue.vector.tolist()}
@@ -129,22 +138,27 @@ class QdrantDialogueIndex(DialogueIndex):
                 self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
             )
 
-    def _nearest_meaning(
+    def search_meaning(
         self,
-        vector: list[float],
+        vector: np.ndarray,
         limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
+        *,
+        video_ids: Sequence[str] | None = None,
+        phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
-        return self._query(vector, MEANING, limit, video_ids, phrases)
+        query = meaning_vector(vector, self._dim)
+        return self._query(query, MEANING, limit, video_ids, phrases)
 
-    def _nearest_words(
+    def search_words(
         self,
         words: SparseTerms,
         limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
+        *,
+        video_ids: Sequence[str] | None = None,
+        phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
+        if not words:
+            return []
         sparse = models.SparseVector(indices=list(words.indices), values=list(words.values))
         return self._query(sparse, WORDS, limit, video_ids, phrases)
 
@@ -169,6 +183,9 @@ class QdrantDialogueIndex(DialogueIndex):
 
     def flush(self) -> None:
         """Nothing to do: every write waited for the server to apply it."""
+
+    def unindexed_points(self) -> int:
+        return 0  # the server's optimiser builds the graph as points come
 
     def optimize(self, *, min_points: int = 0) -> bool:
         return False  # the server's optimiser builds the graph

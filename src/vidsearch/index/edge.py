@@ -67,6 +67,23 @@ class EdgeTuning:
         return qe.SearchParams(hnsw_ef=self.search_ef, exact=exact, quantization=quantization)
 
 
+def open_shard(path: Path, config: qe.EdgeConfig, what: str) -> tuple[qe.EdgeShard, bool]:
+    """Load the Edge shard at `path`, or create it with `config`; (shard, whether it is new).
+    Another process holding it is IndexLockedError, any other failure IndexError_ naming the
+    shard (`what`: "vector index", "dialogue index"); Qdrant Edge raises bare Exceptions."""
+    exists = (path / "edge_config.json").is_file()
+    try:
+        if exists:
+            return qe.EdgeShard.load(str(path), None), False
+        path.mkdir(parents=True, exist_ok=True)
+        return qe.EdgeShard.create(str(path), config), True
+    except Exception as exc:
+        message = str(exc)
+        if "WouldBlock" in message:
+            raise IndexLockedError(f"the {what} at {path} is open in another process") from None
+        raise IndexError_(f"cannot open the {what} at {path}: {message}") from None
+
+
 def _video_filter(video_ids: Sequence[str]) -> qe.Filter:
     match = qe.MatchValue(video_ids[0]) if len(video_ids) == 1 else qe.MatchAny(list(video_ids))
     return qe.Filter(must=[qe.FieldCondition(key=VIDEO_FIELD, match=match)])
@@ -80,21 +97,8 @@ class EdgeVectorIndex:
         self._dim = dim
         self.tuning = tuning or EdgeTuning()
         config = self.tuning.edge_config(dim)
-        exists = (path / "edge_config.json").is_file()
-        try:
-            if exists:
-                self._shard = qe.EdgeShard.load(str(path), None)
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-                self._shard = qe.EdgeShard.create(str(path), config)
-        except Exception as exc:  # qdrant_edge raises bare Exception
-            message = str(exc)
-            if "WouldBlock" in message:
-                raise IndexLockedError(
-                    f"the vector index at {path} is open in another process"
-                ) from None
-            raise IndexError_(f"cannot open the vector index at {path}: {message}") from None
-        if exists:
+        self._shard, created = open_shard(path, config, "vector index")
+        if not created:
             stored = self._stored_dim(path)
             if stored is not None and stored != dim:
                 self._shard.close()

@@ -18,7 +18,7 @@ from vidsearch.errors import IndexError_, ModelMismatchError
 from vidsearch.index.base import VectorIndex, VideoCatalog
 from vidsearch.index.catalog import Catalog
 from vidsearch.index.dialogue_base import DialogueIndex
-from vidsearch.index.guarded import open_edge_index
+from vidsearch.index.guarded import open_edge_dialogue, open_edge_index
 from vidsearch.index.lock import IndexLock
 from vidsearch.index.space import SpaceGuard
 from vidsearch.index.thumbnails import ThumbnailStore
@@ -38,15 +38,22 @@ class IndexStore:
     """Open with `IndexStore(home)`; pass the encoder's identity to index or search."""
 
     def __init__(
-        self, home: Path, *, holder: str | None = None, server: QdrantConnection | None = None
+        self,
+        home: Path,
+        *,
+        holder: str | None = None,
+        server: QdrantConnection | None = None,
+        space: SpaceGuard | None = None,
     ) -> None:
         """`holder` describes this process in the lock file (the server writes its URL).
-        `server`: keep catalog and vectors there, unlocked (the store closes it)."""
+        `server`: keep catalog and vectors there, unlocked (the store closes it).
+        `space`: how much free disk both shards need (default: `space.SpaceGuard`'s)."""
         self.home = home
         self.data_dir = DataDir(home)
         self.server = server
+        self.space = space or SpaceGuard(home)
         if server is None:
-            SpaceGuard(home).check_open()  # a full disk would crash the shard: say so first
+            self.space.check_open()  # a full disk would crash the shard: say so first
         self._lock = (
             IndexLock(self.data_dir.lock, holder=holder).acquire() if server is None else None
         )
@@ -105,7 +112,7 @@ class IndexStore:
                         f"the index in {self.where} is empty: index some videos first"
                     )
                 self._vectors = (
-                    open_edge_index(self.data_dir, int(dim), self.catalog)
+                    open_edge_index(self.data_dir, int(dim), self.catalog, self.space)
                     if self.server is None
                     else self.server.vectors(int(dim))
                 )
@@ -148,12 +155,11 @@ class IndexStore:
                 dim = self.catalog.get_meta(META_DIALOGUE_DIM)
                 if dim is None:
                     raise IndexError_(f"no dialogue is indexed in {self.where}")
-                if self.server is None:
-                    from vidsearch.index.dialogue_edge import EdgeDialogueIndex
-
-                    self._dialogue = EdgeDialogueIndex(self.data_dir.dialogue_shard, int(dim))
-                else:
-                    self._dialogue = self.server.dialogue(int(dim))
+                self._dialogue = (
+                    open_edge_dialogue(self.data_dir, int(dim), self.space)
+                    if self.server is None
+                    else self.server.dialogue(int(dim))
+                )
             return self._dialogue
 
     def remove_video(self, video_id: str) -> None:
