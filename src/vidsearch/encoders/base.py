@@ -1,9 +1,22 @@
-"""The encoder interface every backend satisfies."""
+"""The encoder interface every backend satisfies, life cycle included.
+
+Life cycle, the same for every backend (ONNX Runtime, PyTorch, sentence-transformers):
+
+1. construct: nothing is read; a hub id is not even looked up.
+2. `load()`: locate the files (downloading a hub id once) and check they can be used (the
+   configuration read, the tower files present). Cheap: no weights, no inference session.
+   Call it to fail early, before any work starts; it returns the encoder.
+3. `encode_images` / `encode_texts`: the tower they need loads on first use, only that one:
+   a text query never loads an image tower and indexing never loads a text tower.
+4. `close()`: frees what was loaded; the encoder may load again on the next use.
+
+Encoders are context managers only where they say so; `close()` is always there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -35,7 +48,13 @@ class Encoder(Protocol):
         """Strings -> (N, dim) float32, rows of norm 1."""
         ...
 
-    def close(self) -> None: ...
+    def load(self) -> Self:
+        """Locate the files and check they can be used; towers load on first use."""
+        ...
+
+    def close(self) -> None:
+        """Free the loaded towers (sessions, weights, tokenizers)."""
+        ...
 
 
 class ImageEncoder(Protocol):
@@ -52,6 +71,8 @@ class ImageEncoder(Protocol):
 
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
 
+    def load(self) -> Self: ...
+
     def close(self) -> None: ...
 
 
@@ -65,6 +86,8 @@ class TextEncoder(Protocol):
     def dim(self) -> int: ...
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def load(self) -> Self: ...
 
     def close(self) -> None: ...
 

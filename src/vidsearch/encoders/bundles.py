@@ -8,7 +8,8 @@ reads, in order of preference. Bundles come from four places, tried in this orde
 2. a local bundle directory holding a `bundle.json` manifest (models trained by vidsearch);
 3. a bundle registered in MLflow, `models:/NAME/VERSION` or `models:/NAME@ALIAS`, downloaded
    once into the cache (`registered.py`);
-4. a CLIP checkpoint (hub id or directory): its own image and English text tower.
+4. a folder of published ONNX CLIP towers (`onnx-clip.json`, see `onnx_towers.py`), or a CLIP
+   checkpoint (hub id or directory): its own image and English text tower.
 
 This module only describes and validates; `model_bundle.open_bundle` loads.
 """
@@ -24,7 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
-from vidsearch.config import default_cache
+from vidsearch.config import DEFAULT_MODEL, default_cache
+from vidsearch.encoders.onnx_towers import TOWERS_MANIFEST
 from vidsearch.encoders.registered import fetch_registered_bundle, is_registered
 from vidsearch.errors import ConfigError
 from vidsearch.text.language import ENGLISH, PERSIAN, UNDETERMINED
@@ -42,11 +44,17 @@ class TowerFormat(StrEnum):
     CLIP_VISION = "clip-vision"  # a CLIPVisionModel checkpoint: its pooled output (CLIPfa)
     SENTENCE_TRANSFORMERS = "sentence-transformers"  # a text model saved by sentence-transformers
     POOLED_TEXT = "pooled-text"  # a Hugging Face text encoder's pooler output (CLIPfa's RoBERTa)
+    ONNX_CLIP = "onnx-clip"  # CLIP's towers as ONNX files + manifest: no PyTorch (onnx_towers.py)
 
 
-IMAGE_FORMATS = frozenset({TowerFormat.CLIP, TowerFormat.CLIP_VISION})
+IMAGE_FORMATS = frozenset({TowerFormat.CLIP, TowerFormat.CLIP_VISION, TowerFormat.ONNX_CLIP})
 TEXT_FORMATS = frozenset(
-    {TowerFormat.CLIP, TowerFormat.SENTENCE_TRANSFORMERS, TowerFormat.POOLED_TEXT}
+    {
+        TowerFormat.CLIP,
+        TowerFormat.SENTENCE_TRANSFORMERS,
+        TowerFormat.POOLED_TEXT,
+        TowerFormat.ONNX_CLIP,
+    }
 )
 
 
@@ -122,7 +130,7 @@ class BundleSpec:
 
 
 # -- the shipped bundles ----------------------------------------------------------------
-CLIP_B32 = "openai/clip-vit-base-patch32"
+CLIP_B32 = DEFAULT_MODEL  # "openai/clip-vit-base-patch32"
 MULTILINGUAL_B32_TEXT = "sentence-transformers/clip-ViT-B-32-multilingual-v1"
 CLIPFA_VISION = "SajjadAyoubi/clip-fa-vision"
 CLIPFA_TEXT = "SajjadAyoubi/clip-fa-text"
@@ -172,13 +180,13 @@ BUNDLES: Mapping[str, BundleSpec] = MappingProxyType(
 ALIASES: Mapping[str, str] = MappingProxyType({CLIP_B32: DEFAULT_BUNDLE})
 
 
-def clip_bundle(ref: str) -> BundleSpec:
-    """A CLIP checkpoint used alone: its image tower and its English text tower."""
+def clip_bundle(ref: str, format: TowerFormat = TowerFormat.CLIP) -> BundleSpec:
+    """A CLIP checkpoint (or its ONNX towers) used alone: its image and English text tower."""
     return BundleSpec(
         ref,
-        ImageEncoderSpec(TowerFormat.CLIP, ref),
-        (TextEncoderSpec(TowerFormat.CLIP, ref, (ENGLISH,)),),
-        "a CLIP checkpoint: English",
+        ImageEncoderSpec(format, ref),
+        (TextEncoderSpec(format, ref, (ENGLISH,)),),
+        "a CLIP checkpoint: English" if format is TowerFormat.CLIP else "ONNX CLIP towers: English",
     )
 
 
@@ -195,6 +203,8 @@ def resolve_bundle(ref: str, *, cache_dir: Path | None = None) -> BundleSpec:
     path = Path(ref).expanduser()
     if (path / MANIFEST).is_file():
         return read_bundle(path)
+    if (path / TOWERS_MANIFEST).is_file():
+        return clip_bundle(ref, TowerFormat.ONNX_CLIP)
     if ref and "/" not in ref and "\\" not in ref and not path.exists():
         close = difflib.get_close_matches(ref, list(BUNDLES), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""

@@ -1,7 +1,9 @@
 """CLIP image and text towers through Hugging Face `transformers` (PyTorch, eager).
 
 Used to export the ONNX encoder and where ONNX Runtime is unavailable; on a CUDA machine
-without ONNX Runtime's CUDA provider it runs on the GPU.
+without ONNX Runtime's CUDA provider it runs on the GPU. Needs the `torch` extra, imported on
+first use (without it: `ModelError` with the install line). `load()` checks the files only;
+the checkpoint (one file, both towers) loads on the first encode.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 from vidsearch.encoders.base import l2_normalize
 from vidsearch.encoders.clip_common import ClipFiles, check_texts, token_batches
 from vidsearch.encoders.preprocess import PreprocessConfig, to_pixel_values
+from vidsearch.encoders.torch_extra import check_torch, require_torch
 from vidsearch.errors import ModelError
 
 if TYPE_CHECKING:
@@ -43,10 +46,17 @@ class ClipEncoder(ClipFiles):
         return f"torch-{self._device}"
 
     def load(self) -> ClipEncoder:
-        """Load weights and tokenizer now (otherwise it happens on first encode)."""
+        """Locate the checkpoint, check its weights file can be read and PyTorch is installed
+        (not imported yet)."""
+        self.files.check_weights("CLIP model")
+        check_torch(f"the PyTorch backend for '{self.model_ref}'")
+        return self
+
+    def _load_model(self) -> None:
+        """Load weights and tokenizer (on first encode)."""
         if self._model is not None:
-            return self
-        import torch
+            return
+        torch = require_torch(f"the PyTorch backend for '{self.model_ref}'", "transformers")
         from transformers import AutoTokenizer, CLIPModel
         from transformers.utils import logging as hf_logging
 
@@ -64,11 +74,10 @@ class ClipEncoder(ClipFiles):
         self._model = model.eval().to(self._device)
         self._tokenizer = tokenizer
         self._preprocess = self.preprocess_config()
-        return self
 
     @property
     def model(self) -> CLIPModel:
-        self.load()
+        self._load_model()
         assert self._model is not None
         return self._model
 
@@ -83,9 +92,9 @@ class ClipEncoder(ClipFiles):
         self.close()
 
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        self._load_model()
         import torch
 
-        self.load()
         assert self._model is not None and self._preprocess is not None
         if not images:
             return np.zeros((0, self.dim), np.float32)
@@ -100,10 +109,10 @@ class ClipEncoder(ClipFiles):
         return l2_normalize(np.concatenate(out))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        check_texts(texts)
+        self._load_model()
         import torch
 
-        check_texts(texts)
-        self.load()
         assert self._model is not None and self._tokenizer is not None
         out = []
         batches = token_batches(

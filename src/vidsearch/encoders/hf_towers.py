@@ -2,7 +2,8 @@
 output: the layout of CLIPfa (`SajjadAyoubi/clip-fa-vision`, a `CLIPVisionModel`, and
 `SajjadAyoubi/clip-fa-text`, a `RobertaModel`; both 768-d, per its model card).
 
-Run with PyTorch through `transformers`, imported on first use.
+Run with PyTorch through `transformers` (the `torch` extra), imported on first use; `load()`
+checks the files and that PyTorch is installed, the weights load on the first encode.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from vidsearch.encoders.base import l2_normalize
 from vidsearch.encoders.clip_common import check_texts, token_batches
 from vidsearch.encoders.loading import LocatedModel
 from vidsearch.encoders.preprocess import CLIP_SIZE, PreprocessConfig, to_pixel_values
+from vidsearch.encoders.torch_extra import check_torch, require_torch
 from vidsearch.errors import ModelError
 
 if TYPE_CHECKING:
@@ -44,9 +46,15 @@ class _Tower(LocatedModel):
     def dim(self) -> int:
         return int(self.config()["hidden_size"])
 
+    def load(self):  # -> Self
+        """Locate the model, check its weights can be read and PyTorch is installed."""
+        self.files.check_weights(self.kind)
+        check_torch(f"the {self.kind} '{self.model_ref}'")
+        return self
+
     def _torch(self) -> None:
         """Import torch, apply the thread count, pick the device."""
-        import torch
+        torch = require_torch(f"the {self.kind} '{self.model_ref}'", "transformers")
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -81,9 +89,9 @@ class ClipVisionEncoder(_Tower):
             json.loads(path.read_text()) if path.is_file() else {}, size
         )
 
-    def load(self) -> ClipVisionEncoder:
+    def _load_model(self) -> None:
         if self._model is not None:
-            return self
+            return
         directory = self.files.directory
         self._torch()
         from transformers import CLIPVisionModel
@@ -94,12 +102,11 @@ class ClipVisionEncoder(_Tower):
             raise self._failed(exc) from None
         self._model = model.eval().to(self._device)
         self._preprocess = self.preprocess_config()
-        return self
 
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        self._load_model()
         import torch
 
-        self.load()
         if not images:
             return np.zeros((0, self.dim), np.float32)
         out = []
@@ -120,9 +127,9 @@ class PooledTextEncoder(_Tower):
         super().__init__(model_ref, batch_size=batch_size, threads=threads)
         self._tokenizer: Any = None
 
-    def load(self) -> PooledTextEncoder:
+    def _load_model(self) -> None:
         if self._model is not None:
-            return self
+            return
         directory = self.files.directory
         self._torch()
         from transformers import AutoModel, AutoTokenizer
@@ -134,7 +141,6 @@ class PooledTextEncoder(_Tower):
             raise self._failed(exc) from None
         self._model = model.eval().to(self._device)
         self._tokenizer = tokenizer
-        return self
 
     @property
     def text_length(self) -> int:
@@ -144,10 +150,10 @@ class PooledTextEncoder(_Tower):
         return max(1, min(int(limit), DEFAULT_TEXT_LENGTH, positions - 2))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        check_texts(texts)
+        self._load_model()
         import torch
 
-        check_texts(texts)
-        self.load()
         out = []
         batches = token_batches(
             self._tokenizer, texts, self.batch_size, self.text_length, self._device

@@ -7,9 +7,11 @@ cannot be reached the error names the model and says how to work offline.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +21,8 @@ from vidsearch.fingerprint import file_fingerprint
 
 HUB_PROBE_TIMEOUT_S = 3.0
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+WEIGHT_PATTERNS = ("*.json", "*.txt", "*.safetensors")  # what a checkpoint's download takes
+MARKER = "config.json"  # a Hugging Face model directory has one
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 OFFLINE_HINT = (
     "Pass a local model directory with --model or VIDSEARCH_MODEL; "
@@ -42,6 +46,23 @@ class ModelFiles:
             f"model '{self.ref}': no weights ({' or '.join(WEIGHT_FILES)}) in {self.directory}"
         )
 
+    def check_weights(self, kind: str = "model") -> Path:
+        """The weights file, its header read (a safetensors file must parse): no torch."""
+        weights = self.weights
+        if weights.suffix == ".safetensors":
+            try:
+                with weights.open("rb") as f:
+                    size = int.from_bytes(f.read(8), "little")
+                    if not 2 <= size <= min(weights.stat().st_size - 8, 100 << 20):
+                        raise ValueError("bad header size")
+                    json.loads(f.read(size))
+            except (OSError, ValueError) as exc:
+                raise ModelError(
+                    f"cannot load {kind} '{self.ref}': {weights.name} is not a readable "
+                    f"safetensors file ({exc})"
+                ) from None
+        return weights
+
     @property
     def fingerprint(self) -> str:
         """Identity of the weights' content, whatever directory or id they came from."""
@@ -52,9 +73,9 @@ def _looks_like_path(ref: str) -> bool:
     return ref.startswith(("/", "./", "../", "~")) or ref.count("/") > 1 or os.sep + os.sep in ref
 
 
-def _check_local_dir(ref: str, directory: Path) -> ModelFiles:
-    if not (directory / "config.json").is_file():
-        raise ModelError(f"model directory '{ref}' has no config.json: not a model directory")
+def _check_local_dir(ref: str, directory: Path, marker: str | None = MARKER) -> ModelFiles:
+    if marker is not None and not (directory / marker).is_file():
+        raise ModelError(f"model directory '{ref}' has no {marker}: not a model directory")
     return ModelFiles(ref, directory)
 
 
@@ -79,19 +100,25 @@ def _probe_hub(ref: str) -> None:
         ) from None
 
 
-def _download(ref: str) -> Path:
+def _download(ref: str, patterns: Sequence[str], needed: Sequence[str]) -> Path:
+    """The snapshot of hub model `ref` holding the files matching `patterns`: from the cache
+    when the `needed` files are there, else downloaded (after one quick probe of the hub)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    patterns = ["*.json", "*.txt", "*.safetensors"]
+    patterns = list(patterns)
     try:
-        return Path(snapshot_download(ref, allow_patterns=patterns, local_files_only=True))
+        cached = Path(snapshot_download(ref, allow_patterns=patterns, local_files_only=True))
+        if all((cached / name).is_file() for name in needed):
+            return cached
     except (LocalEntryNotFoundError, FileNotFoundError):
         pass
     _probe_hub(ref)
     try:
         directory = Path(snapshot_download(ref, allow_patterns=patterns))
-        if not any((directory / name).is_file() for name in WEIGHT_FILES):
+        if patterns == list(WEIGHT_PATTERNS) and not any(
+            (directory / name).is_file() for name in WEIGHT_FILES
+        ):
             directory = Path(
                 snapshot_download(ref, allow_patterns=patterns + ["pytorch_model.bin"])
             )
@@ -104,18 +131,29 @@ def _download(ref: str) -> Path:
     return directory
 
 
-def locate_model(ref: str) -> ModelFiles:
-    """Resolve `ref` (local directory or Hugging Face id) to files on disk, or raise ModelError."""
+def locate_model(
+    ref: str,
+    *,
+    patterns: Sequence[str] = WEIGHT_PATTERNS,
+    marker: str | None = MARKER,
+    needed: Sequence[str] = (),
+) -> ModelFiles:
+    """Resolve `ref` (local directory or Hugging Face id) to files on disk, or raise ModelError.
+
+    A hub id downloads only the files matching `patterns` (by default a checkpoint's configs and
+    safetensors weights); `marker` is the file that makes a directory a model directory, and
+    `needed` the files a cached snapshot must hold to be used without asking the hub."""
     if not ref or not ref.strip():
         raise ModelError("no model given: set --model or VIDSEARCH_MODEL")
     path = Path(ref).expanduser()
     if path.is_dir():
-        return _check_local_dir(ref, path)
+        return _check_local_dir(ref, path, marker)
     if path.exists():
         raise ModelError(f"model '{ref}' is a file; expected a model directory or a hub id")
     if _looks_like_path(ref) or not _HUB_ID.match(ref):
         raise ModelError(f"model directory '{ref}' does not exist")
-    return _check_local_dir(ref, _download(ref))
+    needed = [*([marker] if marker else []), *needed]
+    return _check_local_dir(ref, _download(ref, patterns, needed), marker)
 
 
 class LocatedModel:
@@ -135,3 +173,8 @@ class LocatedModel:
     @property
     def name(self) -> str:
         return self.model_ref
+
+    def load(self):  # -> Self
+        """Locate the files (a download, once); subclasses also check they can be used."""
+        _ = self.files
+        return self

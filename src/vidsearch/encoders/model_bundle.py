@@ -25,6 +25,7 @@ from vidsearch.encoders.bundles import (
     bundles_reading,
     resolve_bundle,
 )
+from vidsearch.encoders.sessions import SessionFactory, open_session
 from vidsearch.errors import ConfigError, ModelError, QueryError
 from vidsearch.text.language import PERSIAN, UNDETERMINED, detect_language, language_name
 from vidsearch.text.persian import normalize_persian
@@ -47,6 +48,8 @@ class EncoderOptions:
     batch_size: int = 32
     threads: int | None = None
     notify: Notify = field(default=_quiet, compare=False)
+    # opens each ONNX tower (tests pass a recording or fake one); ONNX Runtime by default
+    session_factory: SessionFactory = field(default=open_session, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +103,9 @@ class ModelBundle:
         return self.image.dim
 
     def load(self) -> ModelBundle:
-        """Load the image encoder now; text encoders load when a query first needs them."""
-        load = getattr(self.image, "load", None)
-        if load is not None:
-            load()
+        """Check the image encoder's files now (`Encoder.load`: no tower loads); each text
+        encoder is located and checked when a query first needs it."""
+        self.image.load()
         return self
 
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
@@ -141,7 +143,7 @@ class ModelBundle:
         with self._opening:
             encoder = self._texts.get(spec)
             if encoder is None:
-                encoder = self._open_text(spec)
+                encoder = self._open_text(spec).load()
                 if encoder.dim != self.dim:
                     raise ModelError(
                         f"text encoder '{spec.ref}' gives {encoder.dim}-d vectors but image "
@@ -212,7 +214,10 @@ def open_image_encoder(spec: ImageEncoderSpec, options: EncoderOptions) -> Image
             batch_size=options.batch_size,
             threads=options.threads,
             notify=options.notify,
+            session_factory=options.session_factory,
         )
+    if spec.format is TowerFormat.ONNX_CLIP:
+        return _onnx_towers(spec.ref, options)
     if spec.format is TowerFormat.CLIP_VISION:
         vision = ClipVisionEncoder(spec.ref, batch_size=options.batch_size, threads=options.threads)
         _ = vision.files
@@ -220,17 +225,35 @@ def open_image_encoder(spec: ImageEncoderSpec, options: EncoderOptions) -> Image
     raise ConfigError(f"'{spec.format}' is not an image encoder format")
 
 
+def _onnx_towers(ref: str, options: EncoderOptions) -> Encoder:
+    """Published ONNX towers (`onnx_towers.py`): ONNX Runtime only, whatever the backend."""
+    from vidsearch.encoders.onnx_clip import OnnxClipEncoder, PublishedTowers
+
+    if options.backend is EncoderBackend.TORCH:
+        raise ConfigError(f"'{ref}' holds ONNX towers: they run with the onnx backend only")
+    encoder = OnnxClipEncoder(
+        PublishedTowers(ref),
+        int8=options.int8,
+        batch_size=options.batch_size,
+        threads=options.threads,
+        session_factory=options.session_factory,
+    )
+    _ = encoder.towers.files
+    return encoder
+
+
 def open_text_encoder(
     spec: TextEncoderSpec, options: EncoderOptions, image: ImageEncoder | None = None
 ) -> TextEncoder:
-    """The text tower, located now; a CLIP text tower of the image checkpoint is `image`."""
+    """The text tower, located now; a CLIP text tower of the image checkpoint is `image`
+    (whose text session opens on the first query, its image session never for a query)."""
     from vidsearch.encoders.hf_towers import PooledTextEncoder
     from vidsearch.encoders.sentence_text import SentenceTextEncoder
 
-    if spec.format is TowerFormat.CLIP:
+    if spec.format in (TowerFormat.CLIP, TowerFormat.ONNX_CLIP):
         if isinstance(image, Encoder) and image.name == spec.ref:
             return image
-        return open_image_encoder(ImageEncoderSpec(TowerFormat.CLIP, spec.ref), options)  # type: ignore[return-value]
+        return open_image_encoder(ImageEncoderSpec(spec.format, spec.ref), options)  # type: ignore[return-value]
     encoder: SentenceTextEncoder | PooledTextEncoder
     if spec.format is TowerFormat.SENTENCE_TRANSFORMERS:
         encoder = SentenceTextEncoder(

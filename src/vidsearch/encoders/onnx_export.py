@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsearch.encoders.clip_common import ClipFiles
+from vidsearch.encoders.torch_extra import require_torch
 from vidsearch.errors import ModelError
 
 MANIFEST = "manifest.json"
@@ -26,9 +27,9 @@ MANIFEST_VERSION = 1
 IMAGE_ONNX = "image.onnx"
 IMAGE_INT8_ONNX = "image.int8.onnx"
 TEXT_ONNX = "text.onnx"
+OUTPUT = "embeddings"  # the projected vector, the one output of each tower
 OPSET = 17
 MIN_COSINE = 1 - 1e-3
-EXPORT_HINT = "ONNX export needs PyTorch, onnx and onnxscript: pip install onnx onnxscript"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,9 @@ def _sample_images(n: int, size: int) -> np.ndarray:
 
 def export_onnx(model: ClipFiles, folder: Path, *, quantize: bool = False) -> ExportManifest:
     """Write `image.onnx`, `text.onnx` (and `image.int8.onnx`) plus a manifest into `folder`."""
-    try:
-        import onnx  # noqa: F401
-        import onnxscript  # noqa: F401
-        import torch
-    except ImportError:
-        raise ModelError(EXPORT_HINT) from None
+    torch = require_torch(
+        f"exporting '{model.model_ref}' to ONNX", "transformers", "onnx", "onnxscript"
+    )
     from vidsearch.encoders.clip_hf import ClipEncoder
     from vidsearch.encoders.sessions import open_session
 
@@ -119,8 +117,8 @@ def export_onnx(model: ClipFiles, folder: Path, *, quantize: bool = False) -> Ex
                 (torch.from_numpy(pixels),),
                 tmp / IMAGE_ONNX,
                 input_names=["pixel_values"],
-                output_names=["embeddings"],
-                dynamic_axes={"pixel_values": {0: "batch"}, "embeddings": {0: "batch"}},
+                output_names=[OUTPUT],
+                dynamic_axes={"pixel_values": {0: "batch"}, OUTPUT: {0: "batch"}},
                 opset_version=OPSET,
                 dynamo=False,
             )
@@ -129,11 +127,11 @@ def export_onnx(model: ClipFiles, folder: Path, *, quantize: bool = False) -> Ex
                 (torch.from_numpy(ids), torch.from_numpy(mask)),
                 tmp / TEXT_ONNX,
                 input_names=["input_ids", "attention_mask"],
-                output_names=["embeddings"],
+                output_names=[OUTPUT],
                 dynamic_axes={
                     "input_ids": {0: "batch", 1: "tokens"},
                     "attention_mask": {0: "batch", 1: "tokens"},
-                    "embeddings": {0: "batch"},
+                    OUTPUT: {0: "batch"},
                 },
                 opset_version=OPSET,
                 dynamo=False,

@@ -16,6 +16,7 @@ import numpy as np
 from vidsearch.encoders.base import l2_normalize
 from vidsearch.encoders.clip_common import check_texts
 from vidsearch.encoders.loading import LocatedModel
+from vidsearch.encoders.torch_extra import available
 from vidsearch.errors import ModelError
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class SentenceTextEncoder(LocatedModel):
 
     @property
     def dim(self) -> int:
-        model = self.load()._model
+        self._load_model()
+        model = self._model
         size = getattr(model, "get_embedding_dimension", None)  # renamed in version 6
         dimension = size() if size else model.get_sentence_embedding_dimension()  # type: ignore[union-attr]
         if not dimension:
@@ -50,8 +52,15 @@ class SentenceTextEncoder(LocatedModel):
         return int(dimension)
 
     def load(self) -> SentenceTextEncoder:
+        """Locate the model and check sentence-transformers is installed (not imported yet)."""
+        _ = self.files
+        if not available("torch", "sentence_transformers"):
+            raise ModelError(INSTALL_HINT)
+        return self
+
+    def _load_model(self) -> None:
         if self._model is not None:
-            return self
+            return
         directory = self.files.directory
         try:
             import torch
@@ -72,11 +81,10 @@ class SentenceTextEncoder(LocatedModel):
                 f"cannot load sentence-transformers model '{self.model_ref}': {reason}"
             ) from None
         self._model = model.eval()
-        return self
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         check_texts(texts)
-        self.load()
+        self._load_model()
         assert self._model is not None
         vectors = self._model.encode(
             list(texts),

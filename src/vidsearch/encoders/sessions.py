@@ -1,7 +1,8 @@
 """ONNX Runtime sessions: providers and threads chosen in one place.
 
-Models never import onnxruntime themselves; they receive a `Session` (anything with `run`),
-so tests and other runtimes can stand in.
+Models never import onnxruntime themselves; they receive a `Session` (anything with `run`)
+from a `SessionFactory` (anything called with a model file and a thread count), so tests and
+other runtimes can stand in: `EncoderOptions(session_factory=...)` hands one to every tower.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ INSTALL_HINT = "ONNX Runtime is not installed: pip install onnxruntime (or onnxr
 
 class Session(Protocol):
     def run(self, output_names: list[str] | None, inputs: dict[str, Any]) -> list[Any]: ...
+
+
+class SessionFactory(Protocol):
+    """Opens the model file at `path` for inference (`open_session` is ONNX Runtime's)."""
+
+    def __call__(self, path: Path, threads: int | None = None) -> Session: ...
 
 
 def onnxruntime_available() -> bool:
@@ -36,6 +43,7 @@ def providers() -> list[str]:
 
 
 def open_session(path: Path, threads: int | None = None) -> Session:
+    """An ONNX Runtime session for `path` (the default `SessionFactory`)."""
     try:
         import onnxruntime as ort
     except ImportError:

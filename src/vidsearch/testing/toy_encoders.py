@@ -67,6 +67,9 @@ class ColourEncoder:
                     row[COLOUR_WORDS[word]] = 1.0
         return l2_normalize(rows)
 
+    def load(self) -> ColourEncoder:
+        return self  # nothing to locate: the palette is the model
+
     def close(self) -> None:
         pass
 
@@ -114,6 +117,9 @@ class HashingSentenceEncoder:
                 value = int.from_bytes(digest, "little")
                 row[value % self._dim] += 1.0 if (value >> 32) & 1 else -1.0
         return l2_normalize(rows)
+
+    def load(self) -> HashingSentenceEncoder:
+        return self  # nothing to locate: the lexicon is the model
 
     def close(self) -> None:
         pass
