@@ -29,7 +29,7 @@ def demo_command(
     from vidsearch.testing.demo import write_demo_video
 
     settings = settings_from(model=model)
-    demo_home = home or settings.home / "demo"
+    demo_home = home or settings.data_dir.demo
     sample = write_demo_video(demo_home / "samples" / "vidsearch-demo.mp4")
     typer.echo(f"sample video: {sample}", err=True)
     index_command([sample], home=demo_home, model=settings.model)

@@ -1,8 +1,8 @@
 """How every `vidsearch` command fails: one line `error: <message>` on stderr and an exit code.
 
 A library error (a `VidsearchError`) exits with the code the error tree maps it to; a command's
-own usage check exits with `USAGE`. Nothing else in the CLI writes `error:` or raises
-`typer.Exit` for an error.
+own usage check exits with `USAGE`. Nothing else in the CLI writes `error:`; a command whose
+work partly failed (some files of many) says so in its own words and exits with `FAILURE`.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vidsearch.cli.failing import errors, fail
+from vidsearch.cli.failing import FAILURE, errors, fail
 from vidsearch.cli.indexing import reindex
 from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, settings_from
-from vidsearch.config import Settings
+from vidsearch.config import DataDir, Settings
 from vidsearch.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from vidsearch.index.lock import IndexLock
     from vidsearch.index.repair import RepairResult
     from vidsearch.index.snapshot import SnapshotManifest
-
-LOCK_FILE = "index.lock"
 
 
 def _embedded_only(settings: Settings, command: str) -> None:
@@ -73,7 +71,7 @@ def doctor_command(
             report = _check(settings.home)
     _print_report(report, result, reindexed, as_json)
     if not report.healthy:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILURE)
 
 
 def snapshot_command(
@@ -116,7 +114,7 @@ def _locked(home: Path) -> IndexLock:
     if not home.is_dir():
         raise ConfigError(f"there is no index in {home}")
     SpaceGuard(home).check_open()
-    return IndexLock(home / LOCK_FILE, holder="vidsearch doctor")
+    return IndexLock(DataDir(home).lock, holder="vidsearch doctor")
 
 
 def _check(home: Path) -> DoctorReport:

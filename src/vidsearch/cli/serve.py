@@ -35,14 +35,12 @@ def serve_command(
         from vidsearch.service import SERVE_EXTRA_HINT
 
         fail(f"{SERVE_EXTRA_HINT} ({exc.name} is missing)")
-        raise  # unreachable
 
     settings = settings_from(home=home, model=model)
     try:
         service = ServiceSettings()
     except ValueError as exc:
         fail(f"invalid setting: {exc}")
-        raise  # unreachable
     url = server.base_url(host, port)
     with errors():
         engine = Engine(settings, ServiceMetrics(), holder=server.holder_text(host, port))
