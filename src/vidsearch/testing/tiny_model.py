@@ -2,6 +2,10 @@
 
     python -m vidsearch.testing.tiny_model DIR [--full-size]
 
+Needs the `torch` extra (it builds the weights with PyTorch): without it, a `ModelError` with
+the install line. `write_tiny_onnx_towers` then lays the model's ONNX export out as published
+ONNX towers (`onnx-clip`), the folder a core install (no PyTorch) runs.
+
 Same file layout as a real Hugging Face CLIP checkpoint (config.json, model.safetensors,
 tokenizer files, preprocessor_config.json), a few hundred KB, built offline and
 deterministic (same seed -> same weights -> same identity). Its vectors mean nothing
@@ -15,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from vidsearch.encoders.torch_extra import require_torch
 from vidsearch.text.vocabulary import CLIP, train_byte_bpe
 
 TINY_DIM = 32
@@ -44,7 +49,7 @@ def write_tiny_model(
     `full_size=True` writes a random model with OpenAI ViT-B/32's architecture instead
     (~600 MB): meaningless vectors, true compute cost, for benchmarks.
     """
-    import torch
+    torch = require_torch("writing the tiny test model", "transformers")
     from transformers import CLIPConfig, CLIPModel
 
     directory = Path(directory)
@@ -68,6 +73,28 @@ def write_tiny_model(
     tokenizer.save_pretrained(directory)
     write_preprocessor_config(directory, image_size)
     return directory
+
+
+def write_tiny_onnx_towers(
+    directory: Path, clip_dir: Path, cache_dir: Path, *, int8: bool = False
+) -> Path:
+    """Export the CLIP checkpoint `clip_dir` to ONNX (once, into `cache_dir`) and lay it out
+    in `directory` as published towers: `onnx/*.onnx`, tokenizer, preprocessing config and
+    an `onnx-clip.json` saying they are the checkpoint's image space (its identity)."""
+    from vidsearch.encoders.clip_common import ClipFiles
+    from vidsearch.encoders.factory import ensure_onnx_export
+    from vidsearch.encoders.onnx_towers import exported_manifest, write_onnx_towers
+
+    model = ClipFiles(str(clip_dir))
+    export = ensure_onnx_export(model, Path(cache_dir), int8=int8)
+    manifest = exported_manifest(
+        identity=model.identity,
+        dim=model.dim,
+        text_length=model.text_length,
+        image_size=model.preprocess_config().size,
+        int8=int8,
+    )
+    return write_onnx_towers(export, Path(clip_dir), Path(directory), manifest)
 
 
 def write_preprocessor_config(directory: Path, image_size: int) -> None:
