@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from test_subtitles import srt_of, write_mkv_with_subtitles
 from vidsearch.cli import app
 from vidsearch.dialogue.encoder import DialogueEncoder
-from vidsearch.dialogue.fusion import Channel, FusionMethod, calibrate, fuse
 from vidsearch.dialogue.placement import FrameTimeline, StoredFrame
 from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import QueryError
@@ -30,6 +29,7 @@ from vidsearch.index.keywords import split_phrases
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestStatus
 from vidsearch.search import Searcher
+from vidsearch.search.fusion import Channel, FusionMethod, calibrate, fuse
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 from vidsearch.types import DialogueHit, FrameHit, MatchKind, SearchMode
 

@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from vidsearch.dialogue.encoder import DialogueEncoder
-from vidsearch.dialogue.fusion import FusionMethod
+from vidsearch.search.fusion import FusionMethod
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor
 from vidsearch.search import Searcher

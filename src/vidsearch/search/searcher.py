@@ -1,32 +1,33 @@
 """Answer a query (text or image) with the best-matching moments of the indexed videos.
 
-A text query searches the frames (`visual`), the subtitles (`dialogue`) or both (`hybrid`,
-the default wherever subtitles are indexed; see dialogue/fusion.py). Quoted parts of a query
-("never come back") are phrases a dialogue line must contain.
+The one search path: the CLI, the service, the library API and the evaluation all come here.
+A text query is read once (`query.read_query`) and searches the frames (`visual`), the
+subtitles (`dialogue`) or both (`hybrid`, the default wherever the searched videos have
+subtitles; see search/fusion.py). An image query searches the frames.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from vidsearch.config import DEFAULT_TOP_K
 from vidsearch.dialogue.encoder import DialogueEncoder
-from vidsearch.dialogue.fusion import DEFAULT_FUSION, FusionMethod, Window, fuse
+from vidsearch.search.fusion import DEFAULT_FUSION, FusionMethod, Window, fuse
 from vidsearch.encoders.base import Encoder
-from vidsearch.encoders.model_bundle import EncoderChoice, encode_query, image_choice
+from vidsearch.encoders.model_bundle import EncoderChoice, ModelBundle, image_choice
 from vidsearch.errors import QueryError
-from vidsearch.index.keywords import split_phrases
 from vidsearch.index.store import IndexStore
-from vidsearch.moments import group_hits
-from vidsearch.types import Moment, SearchMode, VideoRecord
+from vidsearch.search.images import QueryImage, query_pixels
+from vidsearch.search.moments import group_hits
+from vidsearch.search.query import TextQuery, read_query
+from vidsearch.types import FrameHit, Moment, SearchMode, VideoRecord
 
 MAX_TOP_K = 1000
-MAX_QUERY_CHARS = 1000
 # Frames fetched per requested moment: several hits usually fall in one shot.
 CANDIDATES_PER_MOMENT = 10
 MIN_CANDIDATES = 100
@@ -34,6 +35,17 @@ MAX_CANDIDATES = 5000
 # Lines fetched per requested moment from each dialogue channel (meaning, words).
 DIALOGUE_CANDIDATES_PER_MOMENT = 5
 MIN_DIALOGUE_CANDIDATES = 50
+
+# Names the stages a search spends its time in (`encode`, `vector_search`), for metrics.
+StageTimer = Callable[[str], AbstractContextManager[object]]
+
+
+def _untimed(_: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+class EmptyIndexError(QueryError):
+    """Nothing is indexed yet, so there is nothing to search."""
 
 
 @dataclass(slots=True)
@@ -55,20 +67,15 @@ class SearchResult:
         return data
 
 
-def load_query_image(path: Path) -> np.ndarray:
-    """RGB pixels of an image file, or QueryError saying why it cannot be used."""
-    if not path.is_file():
-        raise QueryError(f"query image {path}: no such file")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise QueryError(f"query image {path}: not an image that can be read ({exc})") from None
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    records: dict[str, VideoRecord]  # the catalog, by video id
+    video_ids: list[str] | None  # the searched videos (None: all)
 
 
 class Searcher:
     """Searches an open IndexStore with the encoder that built it, and its dialogue with
-    `dialogue` (None: frames only, whatever the index holds)."""
+    `dialogue` (None: frames only, whatever the index holds). Safe to share between threads."""
 
     def __init__(
         self,
@@ -77,43 +84,103 @@ class Searcher:
         *,
         dialogue: DialogueEncoder | None = None,
         fusion: FusionMethod = DEFAULT_FUSION,
-        encode_text: Callable[[str, str | None], tuple[np.ndarray, EncoderChoice]] | None = None,
+        timer: StageTimer | None = None,
     ) -> None:
-        """`encode_text(query, language)` embeds a query for the frames (default: the
-        bundle's text encoder for its language; the service passes its locked, timed one)."""
+        """`timer(stage)` wraps each stage of a search (the service measures them)."""
         self.store = store
         self.encoder = encoder
         self.dialogue = dialogue
         self.fusion = fusion
-        self.encode_text = encode_text or (lambda q, lang: encode_query(self.encoder, q, lang))
-        if store.model_identity is None:
-            raise QueryError(f"the index in {store.where} is empty: index some videos first")
-        store.bind_model(encoder.identity, encoder.name, encoder.dim)
+        self.timer = timer or _untimed
+        # a Hugging Face fast tokenizer must not be used by two threads at once
+        self._text_lock = threading.Lock()
+        if store.model_identity is not None:  # a different model is refused before any search
+            store.bind_model(encoder.identity, encoder.name, encoder.dim)
+
+    # -- the entry points ---------------------------------------------------------------
+    def search(
+        self,
+        query: str | TextQuery | None = None,
+        *,
+        image: QueryImage | None = None,
+        language: str | None = None,
+        mode: SearchMode | None = None,
+        top_k: int = DEFAULT_TOP_K,
+        videos: Sequence[str] | None = None,
+        min_score: float | None = None,
+    ) -> SearchResult:
+        """The best `top_k` moments for a sentence or an image (give exactly one)."""
+        if (query is None) == (image is None):
+            raise QueryError("give either a text query or an image (one of them)")
+        if image is not None:
+            return self.search_image(image, top_k=top_k, videos=videos, min_score=min_score)
+        assert query is not None
+        return self.search_text(
+            query, language=language, mode=mode, top_k=top_k, videos=videos, min_score=min_score
+        )
 
     def search_text(
         self,
-        query: str,
+        query: str | TextQuery,
         *,
         language: str | None = None,
         mode: SearchMode | None = None,
-        **options: object,
+        top_k: int = DEFAULT_TOP_K,
+        videos: Sequence[str] | None = None,
+        min_score: float | None = None,
     ) -> SearchResult:
         """`language` (ISO 639-1) overrides the one detected from the query's script; it picks
         the bundle's text encoder (see encoders/model_bundle.py). `mode` None: hybrid when
-        the searched videos have indexed subtitles, else visual."""
-        query = query.strip()
-        if not query:
-            raise QueryError("empty query: type some words to search for")
-        if len(query) > MAX_QUERY_CHARS:
-            raise QueryError(f"query too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
-        mode = self.resolve_mode(mode, options.get("videos"))  # type: ignore[arg-type]
-        if mode is not SearchMode.VISUAL:
-            return self._search_dialogue(query, language, mode, **options)  # type: ignore[arg-type]
-        vector, choice = encode_query(self.encoder, query, language)
-        result = self.search_vector(vector, query, **options)  # type: ignore[arg-type]
-        result.encoder = choice
-        result.mode = SearchMode.VISUAL
-        return result
+        the searched videos have indexed subtitles, else visual. `min_score` applies to
+        frames."""
+        if isinstance(query, str):
+            query = read_query(query, language)
+        _check_options(top_k, min_score)
+        mode = self.resolve_mode(mode, videos)
+        scope = self._scope(videos)
+        frames: list[FrameHit] = []
+        choice = None
+        if mode is not SearchMode.DIALOGUE:
+            vector, choice = self._text_vector(query)  # an unusable query fails first
+            if mode is SearchMode.VISUAL:
+                self._require_vectors()
+            frames = self._frames(vector, _frame_limit(top_k), scope, min_score)
+        if mode is SearchMode.VISUAL:
+            moments = self._visual_moments(frames, top_k, scope)
+            return SearchResult(query.text, moments, choice, mode)
+        windows = fuse(frames, *self._lines(query, top_k, scope), top_k, method=self.fusion)
+        moments = [self._fused_moment(w, scope.records[w.video_id]) for w in windows]
+        return SearchResult(query.text, moments, choice, mode)
+
+    def search_image(
+        self,
+        image: QueryImage,
+        *,
+        label: str | None = None,
+        top_k: int = DEFAULT_TOP_K,
+        videos: Sequence[str] | None = None,
+        min_score: float | None = None,
+    ) -> SearchResult:
+        """The moments whose frames look most like `image` (a file, a PIL image or RGB
+        pixels); `label` names it in the result (default: the file name)."""
+        pixels, default_label = query_pixels(image)
+        _check_options(top_k, min_score)
+        scope = self._scope(videos)
+        with self.timer("encode"):
+            vector = self.encoder.encode_images([pixels])[0]
+        self._require_vectors()
+        frames = self._frames(vector, _frame_limit(top_k), scope, min_score)
+        moments = self._visual_moments(frames, top_k, scope)
+        return SearchResult(label or default_label, moments, image_choice(self.encoder))
+
+    def top_frames(self, query: str, video_id: str, top_k: int) -> list[FrameHit]:
+        """The frames of one video most like the text, best first (not grouped into shots)."""
+        text = read_query(query)
+        vector, _ = self._text_vector(text)
+        if not self.store.has_vectors:
+            return []
+        with self.timer("vector_search"):
+            return self.store.vectors.search(vector, top_k, video_ids=[video_id])
 
     def resolve_mode(
         self, mode: SearchMode | None, videos: Sequence[str] | None = None
@@ -136,39 +203,49 @@ class Searcher:
             return mode
         return SearchMode.HYBRID if has_cues else SearchMode.VISUAL
 
-    def _has_cues(self, videos: Sequence[str] | None) -> bool:
-        if self.dialogue is None or not self.store.has_dialogue:
-            return False
-        index = self.store.dialogue
-        if not videos:
-            return index.count() > 0
-        records = {r.name: r.video_id for r in self.store.catalog.videos()}
-        return any(index.count(records[v]) > 0 for v in videos if v in records)
+    # -- the branches -------------------------------------------------------------------
+    def _text_vector(self, query: TextQuery) -> tuple[np.ndarray, EncoderChoice]:
+        """The query's vector in the frames' space, from the text encoder for its language."""
+        with self.timer("encode"), self._text_lock:
+            if isinstance(self.encoder, ModelBundle):
+                return self.encoder.encode_query(query.for_encoders, query.language)
+            vector = self.encoder.encode_texts([query.for_encoders])[0]
+            return vector, EncoderChoice(self.encoder.name, self.encoder.name, query.language)
 
-    def search_image(self, path: Path, **options: object) -> SearchResult:
-        vector = self.encoder.encode_images([load_query_image(path)])[0]
-        result = self.search_vector(vector, str(path), **options)  # type: ignore[arg-type]
-        result.encoder = image_choice(self.encoder)
-        return result
+    def _frames(
+        self, vector: np.ndarray, limit: int, scope: _Scope, min_score: float | None
+    ) -> list[FrameHit]:
+        if not self.store.has_vectors:
+            return []
+        with self.timer("vector_search"):
+            hits = self.store.vectors.search(
+                vector, limit, video_ids=scope.video_ids, min_score=min_score
+            )
+        return [h for h in hits if h.video_id in scope.records]  # points of removed videos
 
-    def search_vector(
-        self,
-        vector: np.ndarray,
-        label: str,
-        *,
-        top_k: int = DEFAULT_TOP_K,
-        videos: Sequence[str] | None = None,
-        min_score: float | None = None,
-    ) -> SearchResult:
-        _check_options(top_k, min_score)
-        records, video_ids = self._scope(videos)
-        limit = min(MAX_CANDIDATES, max(MIN_CANDIDATES, top_k * CANDIDATES_PER_MOMENT))
-        hits = self.store.vectors.search(vector, limit, video_ids=video_ids, min_score=min_score)
-        hits = [h for h in hits if h.video_id in records]  # ignore points of removed videos
+    def _lines(self, query: TextQuery, top_k: int, scope: _Scope) -> tuple[list, list]:
+        """Dialogue lines by meaning and by words (restricted to the quoted phrases)."""
+        assert self.dialogue is not None
+        limit = max(MIN_DIALOGUE_CANDIDATES, top_k * DIALOGUE_CANDIDATES_PER_MOMENT)
+        with self.timer("encode"), self._text_lock:
+            sentence = self.dialogue.embed([query.for_encoders], [query.language])[0]
+            words = self.dialogue.query_words(query.for_words)
+        index, phrases = self.store.dialogue, list(query.phrases)
+        with self.timer("vector_search"):
+            meaning = index.search_meaning(
+                sentence, limit, video_ids=scope.video_ids, phrases=phrases
+            )
+            matched = index.search_words(words, limit, video_ids=scope.video_ids, phrases=phrases)
+        return (
+            [h for h in meaning if h.video_id in scope.records],
+            [h for h in matched if h.video_id in scope.records],
+        )
+
+    # -- moments ------------------------------------------------------------------------
+    def _visual_moments(self, hits: list[FrameHit], top_k: int, scope: _Scope) -> list[Moment]:
         moments = []
         for group in group_hits(hits, top_k):
-            record = records[group.video_id]
-            thumb = self.store.thumbnails.path_for(group.video_id, group.best.pts)
+            record = scope.records[group.video_id]
             moments.append(
                 Moment(
                     video=record.name,
@@ -179,55 +256,15 @@ class Searcher:
                     timestamp=group.best.timestamp,
                     score=group.best.score,
                     shot=group.shot,
-                    thumbnail=str(thumb) if thumb.is_file() else None,
+                    thumbnail=self._thumbnail(group.video_id, group.best.pts),
                     frames=[(h.timestamp, h.score) for h in group.hits],
                     thumbnail_pts=group.best.pts,
                 )
             )
-        return SearchResult(label, moments)
+        return moments
 
-    # -- dialogue and hybrid ----------------------------------------------------------
-    def _search_dialogue(
-        self,
-        query: str,
-        language: str | None,
-        mode: SearchMode,
-        *,
-        top_k: int = DEFAULT_TOP_K,
-        videos: Sequence[str] | None = None,
-        min_score: float | None = None,
-    ) -> SearchResult:
-        """Dialogue lines by meaning and by words (restricted to the quoted phrases), fused
-        with the frame hits in hybrid mode; `min_score` applies to frames only."""
-        assert self.dialogue is not None
-        _check_options(top_k, min_score)
-        records, video_ids = self._scope(videos)
-        plain, phrases = split_phrases(query)
-        plain = plain or query
-        frames, choice = [], None
-        if mode is SearchMode.HYBRID:
-            vector, choice = self.encode_text(plain, language)
-            limit = min(MAX_CANDIDATES, max(MIN_CANDIDATES, top_k * CANDIDATES_PER_MOMENT))
-            frames = self.store.vectors.search(
-                vector, limit, video_ids=video_ids, min_score=min_score
-            )
-            frames = [h for h in frames if h.video_id in records]
-        index = self.store.dialogue
-        limit = max(MIN_DIALOGUE_CANDIDATES, top_k * DIALOGUE_CANDIDATES_PER_MOMENT)
-        sentence = self.dialogue.embed([plain], [language])[0]
-        meaning = index.search_meaning(sentence, limit, video_ids=video_ids, phrases=phrases)
-        words = index.search_words(
-            self.dialogue.query_words(plain), limit, video_ids=video_ids, phrases=phrases
-        )
-        meaning = [h for h in meaning if h.video_id in records]
-        words = [h for h in words if h.video_id in records]
-        windows = fuse(frames, meaning, words, top_k, method=self.fusion)
-        moments = [self._moment(w, records[w.video_id]) for w in windows]
-        return SearchResult(query, moments, choice, mode)
-
-    def _moment(self, window: Window, record: VideoRecord) -> Moment:
+    def _fused_moment(self, window: Window, record: VideoRecord) -> Moment:
         pts, timestamp = window.anchor
-        thumb = self.store.thumbnails.path_for(window.video_id, pts) if pts is not None else None
         return Moment(
             video=record.name,
             path=record.path,
@@ -237,20 +274,38 @@ class Searcher:
             timestamp=timestamp if timestamp is not None else window.start,
             score=window.fused,
             shot=window.shot,
-            thumbnail=str(thumb) if thumb is not None and thumb.is_file() else None,
+            thumbnail=self._thumbnail(window.video_id, pts) if pts is not None else None,
             frames=[(h.timestamp, h.score) for h in window.frames],
             why=window.why,
             dialogue=window.best_lines(),
             thumbnail_pts=pts,
         )
 
-    def _scope(
-        self, videos: Sequence[str] | None
-    ) -> tuple[dict[str, VideoRecord], list[str] | None]:
+    def _thumbnail(self, video_id: str, pts: int) -> str | None:
+        path = self.store.thumbnails.path_for(video_id, pts)
+        return str(path) if path.is_file() else None
+
+    # -- scope --------------------------------------------------------------------------
+    def _has_cues(self, videos: Sequence[str] | None) -> bool:
+        if self.dialogue is None or not self.store.has_dialogue:
+            return False
+        index = self.store.dialogue
+        if not videos:
+            return index.count() > 0
+        records = {r.name: r.video_id for r in self.store.catalog.videos()}
+        return any(index.count(records[v]) > 0 for v in videos if v in records)
+
+    def _require_vectors(self) -> None:
+        if not self.store.has_vectors:
+            raise EmptyIndexError(
+                f"the index in {self.store.where} is empty: index some videos first"
+            )
+
+    def _scope(self, videos: Sequence[str] | None) -> _Scope:
         """The catalog by video id, and the ids of the named videos (None: all)."""
         records = {r.video_id: r for r in self.store.catalog.videos()}
         if not videos:
-            return records, None
+            return _Scope(records, None)
         by_name = {r.name: r.video_id for r in records.values()}
         missing = [v for v in videos if v not in by_name]
         if missing:
@@ -258,7 +313,11 @@ class Searcher:
                 f"no indexed video named {', '.join(map(repr, missing))}; "
                 "`vidsearch videos` lists them"
             )
-        return records, [by_name[v] for v in videos]
+        return _Scope(records, [by_name[v] for v in videos])
+
+
+def _frame_limit(top_k: int) -> int:
+    return min(MAX_CANDIDATES, max(MIN_CANDIDATES, top_k * CANDIDATES_PER_MOMENT))
 
 
 def _check_options(top_k: int, min_score: float | None) -> None:

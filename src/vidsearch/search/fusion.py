@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from vidsearch.moments import MAX_MOMENT_S, group_hits
+from vidsearch.search.moments import MAX_MOMENT_S, group_hits
 from vidsearch.types import DialogueHit, DialogueLine, FrameHit, MatchKind
 
 RRF_K = 60

@@ -1,0 +1,129 @@
+"""Settings to working objects, in one place.
+
+Every part of vidsearch that needs a model, an index, a decoder, an ingestor or a searcher
+gets it from here (through `vidsearch.open`, usually), so the wiring — which settings reach
+which constructor — is written once:
+
+    Settings ─┬─ open_store ──────────────── IndexStore (data directory or Qdrant server)
+              ├─ encoder_options ─ open_model ─ ModelBundle (image tower + text towers)
+              ├─ open_dialogue ───────────── DialogueEncoder (subtitle lines; None: off)
+              ├─ open_frame_source ───────── SerialDecoder | DecodePool
+              └─ frame_sampler ──┐
+    make_ingestor(settings, store, model, dialogue, decoder, progress) ─ Ingestor
+    make_searcher(store, model, dialogue, timer) ──────────────────────── Searcher
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vidsearch.config import Settings
+from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
+from vidsearch.encoders.base import Encoder
+from vidsearch.encoders.model_bundle import EncoderOptions, ModelBundle, open_bundle
+from vidsearch.errors import ConfigError
+from vidsearch.index.backends import open_store
+from vidsearch.index.store import IndexStore
+from vidsearch.ingest import Ingestor, ProgressListener
+from vidsearch.media.pool import FrameSource, open_decoder
+from vidsearch.media.sampler import FrameSampler, sampler_config
+from vidsearch.search.searcher import Searcher, StageTimer
+
+Notify = Callable[[str], None]
+
+__all__ = [
+    "encoder_options",
+    "frame_sampler",
+    "make_ingestor",
+    "make_searcher",
+    "make_settings",
+    "open_dialogue",
+    "open_frame_source",
+    "open_model",
+    "open_store",
+]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings from `VIDSEARCH_*` and these overrides (None values are left to the
+    environment and the defaults), or ConfigError naming what is invalid."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:  # pydantic's ValidationError
+        raise ConfigError(f"invalid setting: {exc}") from None
+
+
+def encoder_options(settings: Settings, notify: Notify | None = None) -> EncoderOptions:
+    """How every tower of a model runs, from the settings."""
+    return EncoderOptions(
+        cache_dir=settings.cache_dir,
+        backend=settings.backend,
+        int8=settings.int8,
+        batch_size=settings.batch_size,
+        threads=settings.threads,
+        notify=notify or _quiet,
+    )
+
+
+def open_model(
+    settings: Settings, index_model_ref: str | None = None, notify: Notify | None = None
+) -> ModelBundle:
+    """The model for an index built with `index_model_ref` (None: a new index): the one the
+    settings name, else the index's own, else the default. Located, not loaded."""
+    return open_bundle(settings.model_for(index_model_ref), encoder_options(settings, notify))
+
+
+def open_dialogue(settings: Settings, store: IndexStore) -> DialogueEncoder | None:
+    """The encoder of subtitle lines for `store` (its model loads with the first line or
+    dialogue query), or None when subtitles are off."""
+    if not settings.subtitles:
+        return None
+    return DialogueEncoder(
+        settings.dialogue_model_for(store.dialogue_model_ref),
+        open_encoder=lambda ref: open_sentence_encoder(ref, threads=settings.threads),
+    )
+
+
+def open_frame_source(settings: Settings) -> FrameSource:
+    """Decoding in this process (`workers=1`) or in a pool of worker processes."""
+    return open_decoder(settings.workers, settings.decode)
+
+
+def frame_sampler(settings: Settings) -> FrameSampler:
+    return FrameSampler(sampler_config(settings.interval, settings.shot_detector))
+
+
+def make_ingestor(
+    settings: Settings,
+    store: IndexStore,
+    model: Encoder,
+    *,
+    dialogue: DialogueEncoder | None,
+    decoder: FrameSource | None = None,
+    progress: ProgressListener | None = None,
+) -> Ingestor:
+    """An Ingestor with the sampling and batching the settings choose."""
+    return Ingestor(
+        store,
+        model,
+        frame_sampler(settings),
+        batch_size=settings.batch_size,
+        progress=progress,
+        decode_mode=settings.decode,
+        dialogue=dialogue,
+        decoder=decoder,
+    )
+
+
+def make_searcher(
+    store: IndexStore,
+    model: Encoder,
+    *,
+    dialogue: DialogueEncoder | None,
+    timer: StageTimer | None = None,
+) -> Searcher:
+    return Searcher(store, model, dialogue=dialogue, timer=timer)
