@@ -8,12 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from system_programs import report_header
 from vidsearch.encoders import ClipEncoder
 from vidsearch.testing.tiny_bundles import write_tiny_clipfa_bundle, write_tiny_multilingual_bundle
 from vidsearch.testing.tiny_model import write_tiny_model
 from vidsearch.testing.videos import SceneSpan, standard_scenes, write_video
 
 FPS = 25
+
+
+def pytest_report_header() -> str:
+    return report_header()
 
 
 @pytest.fixture(autouse=True, scope="session")

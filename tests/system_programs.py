@@ -13,6 +13,8 @@ import shutil
 import pytest
 
 REQUIRE_VARIABLE = "VIDSEARCH_REQUIRE_SYSTEM_PROGRAMS"
+# The programs the tests use -> the Debian package that brings each (shown in pytest's header).
+PROGRAMS = {"chromium": "chromium", "prometheus": "prometheus", "promtool": "prometheus"}
 
 
 def require_program(name: str, apt_package: str) -> str:
@@ -24,3 +26,16 @@ def require_program(name: str, apt_package: str) -> str:
     if os.environ.get(REQUIRE_VARIABLE) == "1":
         pytest.fail(f"{reason} ({REQUIRE_VARIABLE}=1 requires it)", pytrace=False)
     pytest.skip(reason)
+
+
+def report_header() -> str:
+    """One line for pytest's header: which programs are missing and what that means."""
+    missing = [name for name in PROGRAMS if shutil.which(name) is None]
+    if not missing:
+        return f"system programs: {', '.join(PROGRAMS)} found"
+    packages = " ".join(dict.fromkeys(PROGRAMS[name] for name in missing))
+    outcome = "fail" if os.environ.get(REQUIRE_VARIABLE) == "1" else "skip"
+    return (
+        f"system programs: {', '.join(missing)} missing, their tests {outcome} "
+        f"(sudo apt-get install {packages})"
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from system_programs import REQUIRE_VARIABLE, require_program
+from system_programs import PROGRAMS, REQUIRE_VARIABLE, report_header, require_program
 
 FAKE = "vidsearch-no-such-program"
 
@@ -58,3 +58,18 @@ def test_only_the_value_1_requires(
     monkeypatch.setenv(REQUIRE_VARIABLE, value)
     with pytest.raises(pytest.skip.Exception):
         require_program(FAKE, "fake-package")
+
+
+def test_the_header_names_what_is_missing(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REQUIRE_VARIABLE, raising=False)
+    assert report_header() == (
+        "system programs: chromium, prometheus, promtool missing, their tests skip "
+        "(sudo apt-get install chromium prometheus)"
+    )
+    monkeypatch.setenv(REQUIRE_VARIABLE, "1")
+    assert "their tests fail" in report_header()
+    for name in PROGRAMS:
+        program = bin_dir / name
+        program.write_text("#!/bin/sh\n")
+        program.chmod(0o755)
+    assert report_header() == "system programs: chromium, prometheus, promtool found"
