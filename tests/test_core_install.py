@@ -5,6 +5,7 @@ injected session factory, and the install hint where PyTorch is needed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -43,20 +44,15 @@ sys.meta_path.insert(0, _Blocked())
 def run_without_torch(code: str, tmp_path: Path) -> dict:
     """Run `code` in a fresh interpreter where HEAVY cannot be imported; its last stdout line
     is JSON, returned with the heavy modules that were imported anyway."""
-    script = BLOCKER + textwrap.dedent(code) + (
-        f"\nprint(json.dumps({{**result, 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))"
-    )
-    env_code = "import json, os\n"
+    report = f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+    report += "print(json.dumps({**result, 'heavy': heavy}))\n"
+    script = "import json\n" + BLOCKER + textwrap.dedent(code) + report
     out = subprocess.run(
-        [sys.executable, "-c", env_code + script],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={
-            **__import__("os").environ,
-            "HF_HUB_OFFLINE": "1",
-            "VIDSEARCH_CACHE_DIR": str(tmp_path / "cache"),
-        },
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "VIDSEARCH_CACHE_DIR": str(tmp_path / "cache")},
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
