@@ -7,21 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vidsearch.cli.failing import errors, fail
+from vidsearch.cli.failing import errors
 from vidsearch.cli.formatting import clock
-from vidsearch.cli.opening import open_index
-from vidsearch.cli.options import HomeOption, JsonOption, settings_from
+from vidsearch.cli.options import HomeOption, JsonOption, open_library
 
 
 def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """List indexed videos."""
-    settings = settings_from(home=home)
-    with errors():
-        store, _ = open_index(settings, with_model=False)
-        try:
-            records = store.catalog.videos()
-        finally:
-            store.close()
+    with errors(), open_library(home) as library:
+        records = library.videos()
     if as_json:
         typer.echo(
             json.dumps(
@@ -53,15 +47,6 @@ def remove_command(
     home: HomeOption = None,
 ) -> None:
     """Remove a video from the index (the file itself is not touched)."""
-    settings = settings_from(home=home)
-    with errors():
-        store, _ = open_index(settings, with_model=False)
-        try:
-            record = store.catalog.by_name(name)
-            if record is None:
-                fail(f"no indexed video named {name!r}; `vidsearch videos` lists them")
-            assert record is not None
-            store.remove_video(record.video_id)
-        finally:
-            store.close()
+    with errors(), open_library(home) as library:
+        library.remove(name)
     typer.echo(f"removed {name}")

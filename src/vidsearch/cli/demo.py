@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from vidsearch.cli.indexing import index_command
-from vidsearch.cli.options import ModelOption, settings_from
-from vidsearch.cli.searching import search_command
+from vidsearch.cli.failing import errors
+from vidsearch.cli.indexing import finish
+from vidsearch.cli.options import ModelOption, open_library, settings_from
+from vidsearch.cli.searching import print_result
 
 
 def demo_command(
@@ -26,13 +27,16 @@ def demo_command(
     query: Annotated[str, typer.Option(help="What to search for in the sample")] = "a dog",
 ) -> None:
     """Generate a sample video, index it and search it: the whole pipeline in one command."""
+    from vidsearch.cli.progress import VideoProgress
     from vidsearch.testing.demo import write_demo_video
 
     settings = settings_from(model=model)
     demo_home = home or settings.data_dir.demo
     sample = write_demo_video(demo_home / "samples" / "vidsearch-demo.mp4")
     typer.echo(f"sample video: {sample}", err=True)
-    index_command([sample], home=demo_home, model=settings.model)
-    typer.echo(f'searching for "{query}":', err=True)
-    search_command(query, home=demo_home, model=settings.model)
+    with errors(), open_library(demo_home, settings.model) as library:
+        finish(library.index([sample], progress=VideoProgress()))
+        typer.echo(f'searching for "{query}":', err=True)
+        result = library.search(query)
+    print_result(result)
     typer.echo(f'\ntry your own query: vidsearch search "..." --home {demo_home}', err=True)

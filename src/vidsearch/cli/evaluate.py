@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from vidsearch.cli.failing import USAGE, errors, fail
-from vidsearch.cli.options import settings_from
+from vidsearch.cli.options import note, settings_from
 from vidsearch.data.records import Split
 from vidsearch.errors import ConfigError
 
@@ -50,17 +50,10 @@ def _ks(text: str) -> tuple[int, ...]:
 
 
 def _open_encoder(ref: str, backend: str | None):
-    from vidsearch.encoders.model_bundle import EncoderOptions, open_bundle
+    from vidsearch.assembly import encoder_options
+    from vidsearch.encoders.model_bundle import open_bundle
 
-    settings = settings_from(backend=backend)
-    options = EncoderOptions(
-        cache_dir=settings.cache_dir,
-        backend=settings.backend,
-        batch_size=settings.batch_size,
-        threads=settings.threads,
-        notify=lambda message: typer.echo(message, err=True),
-    )
-    return open_bundle(ref, options).load()
+    return open_bundle(ref, encoder_options(settings_from(backend=backend), note)).load()
 
 
 def _translator(spec: str | None, language: str):

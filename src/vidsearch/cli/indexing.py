@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from vidsearch.cli.failing import FAILURE, errors, fail, print_error
-from vidsearch.cli.opening import dialogue_encoder, open_index
-from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, settings_from
+from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, open_library
 from vidsearch.errors import VidsearchError
 from vidsearch.types import DecodeMode
 
 if TYPE_CHECKING:
-    from vidsearch.ingest import IngestReport
+    from vidsearch.library import IndexReport
 
 NO_VIDEOS = "no video files found in the given paths"
 
@@ -58,14 +57,18 @@ def index_command(
     """Index videos: sample frames shot by shot, embed them, store them."""
     options = {"interval": interval, "batch_size": batch_size, "decode": decode}
     with errors():
-        reports = _index(paths, home, model, workers=workers, shot_detector=shots, **options)
+        report = _index(paths, home, model, workers=workers, shot_detector=shots, **options)
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))
-    if not reports:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    finish(report)
+
+
+def finish(report: IndexReport) -> None:
+    """Fail when no video file was found or some failed (each was named as it failed)."""
+    if not report.videos:
         fail(NO_VIDEOS)
-    failed = _failed(reports)
-    if failed:
-        typer.echo(f"{failed} of {len(reports)} files failed", err=True)
+    if report.failed:
+        typer.echo(f"{report.failed} of {len(report.videos)} files failed", err=True)
         raise typer.Exit(FAILURE)
 
 
@@ -73,51 +76,20 @@ def reindex(paths: list[Path], home: Path, model: str | None, interval: float | 
     """Index videos again for `doctor --repair`, printing as `index` does; what fails is named
     and the doctor goes on (its report after the repair tells the rest)."""
     try:
-        reports = _index(paths, home, model, interval=interval)
+        report = _index(paths, home, model, interval=interval)
     except VidsearchError as exc:
         print_error(str(exc))
         return
-    if not reports:
+    if not report.videos:
         print_error(NO_VIDEOS)
-    elif failed := _failed(reports):
-        typer.echo(f"{failed} of {len(reports)} files failed", err=True)
-
-
-def _failed(reports: list[IngestReport]) -> int:
-    from vidsearch.ingest import IngestStatus
-
-    return sum(r.status is IngestStatus.FAILED for r in reports)
+    elif report.failed:
+        typer.echo(f"{report.failed} of {len(report.videos)} files failed", err=True)
 
 
 def _index(
     paths: list[Path], home: Path | None, model: str | None, **overrides: Any
-) -> list[IngestReport]:
+) -> IndexReport:
     from vidsearch.cli.progress import VideoProgress
-    from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
-    from vidsearch.ingest import Ingestor
-    from vidsearch.media.pool import open_decoder
-    from vidsearch.media.sampler import FrameSampler, sampler_config
 
-    settings = settings_from(home=home, model=model, **overrides)
-    store, encoder = open_index(settings, with_model=True)
-    decoder = open_decoder(settings.workers, settings.decode)
-    try:
-        ingestor = Ingestor(
-            store,
-            encoder,
-            FrameSampler(sampler_config(settings.interval, settings.shot_detector)),
-            batch_size=settings.batch_size,
-            progress=VideoProgress(),
-            decode_mode=settings.decode,
-            dialogue=dialogue_encoder(settings, store),
-            decoder=decoder,
-        )
-        reports = list(ingestor.index_paths(paths))
-        pending = store.vectors.unindexed_points() if store.has_vectors else 0
-        if pending >= OPTIMIZE_MIN_POINTS:
-            typer.echo(f"building the search graph for {pending} new frames...", err=True)
-        ingestor.build_search_index()
-    finally:
-        decoder.close()
-        store.close()
-    return reports
+    with open_library(home, model, **overrides) as library:
+        return library.index(paths, progress=VideoProgress())

@@ -1,14 +1,17 @@
-"""The options that several `vidsearch` commands share, and the settings they make."""
+"""The options that several `vidsearch` commands share, and the settings and library they open."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vidsearch.cli.failing import fail
 from vidsearch.config import Settings
+
+if TYPE_CHECKING:
+    from vidsearch.library import Library
 
 HomeOption = Annotated[
     Path | None,
@@ -37,3 +40,15 @@ def settings_from(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:  # pydantic's ValidationError
         fail(f"invalid setting: {exc}")
+
+
+def note(message: str) -> None:
+    """A library's note for a person (an ONNX export starting, the search graph being built)."""
+    typer.echo(message, err=True)
+
+
+def open_library(home: Path | None, model: str | None = None, **overrides: Any) -> Library:
+    """`vidsearch.open` with the command's options (None: not given) and its notes on stderr."""
+    import vidsearch
+
+    return vidsearch.open(home, model, notify=note, **overrides)

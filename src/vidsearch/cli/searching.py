@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vidsearch.cli.failing import errors, fail
+from vidsearch.cli.failing import USAGE, errors, fail
 from vidsearch.cli.formatting import clock
-from vidsearch.cli.opening import dialogue_encoder, open_index
-from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, settings_from
+from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, open_library
 from vidsearch.types import SearchMode
+
+if TYPE_CHECKING:
+    from vidsearch.search import SearchResult
 
 
 def search_command(
@@ -48,26 +50,19 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Find the moments that best match a sentence or an image."""
-    from vidsearch.search import Searcher
-
     if (query is None) == (image is None):
-        fail("give either a QUERY or --image FILE (one of them)", code=2)
-    settings = settings_from(home=home, model=model)
-    with errors():
-        store, encoder = open_index(settings, with_model=True)
-        try:
-            searcher = Searcher(store, encoder, dialogue=dialogue_encoder(settings, store))
-            options = {"top_k": top_k, "videos": video, "min_score": min_score}
-            result = (
-                searcher.search_image(image, **options)
-                if image is not None
-                else searcher.search_text(query or "", language=lang, mode=mode, **options)
-            )
-        finally:
-            store.close()
+        fail("give either a QUERY or --image FILE (one of them)", USAGE)
+    options = {"top_k": top_k, "videos": video, "min_score": min_score}
+    with errors(), open_library(home, model) as library:
+        result = library.search(query, image=image, language=lang, mode=mode, **options)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
+    print_result(result)
+
+
+def print_result(result: SearchResult) -> None:
+    """The moments, ranked, a line each (and its first subtitle line, if any)."""
     if result.encoder is not None and result.encoder.language is not None:
         typer.echo(f"query read by {result.encoder.name} ({result.encoder.language})", err=True)
     if not result.moments:

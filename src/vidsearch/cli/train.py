@@ -7,6 +7,7 @@ Nothing heavy is imported until a command runs (`vidsearch --help` stays fast).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,18 +53,16 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train as CONFIG says; run it again to resume after an interruption."""
-    from vidsearch.encoders.model_bundle import EncoderOptions
+    from vidsearch.assembly import encoder_options
     from vidsearch.train.config import load_config
     from vidsearch.train.runner import train
 
     settings = settings_from()  # VIDSEARCH_*: the ONNX cache, the encoder backend
     with errors():
         training = load_config(config)
-        options = EncoderOptions(
-            cache_dir=settings.cache_dir,
-            backend=settings.backend,
-            threads=training.optim.threads or settings.threads,
-        )
+        threads = training.optim.threads or settings.threads
+        # the frozen image space is read at full precision, whatever VIDSEARCH_INT8 says
+        options = replace(encoder_options(settings), int8=False, threads=threads)
         result = train(training, restart=restart, notify=_echo, encoder_options=options)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
