@@ -54,7 +54,6 @@ LAYERS: dict[str, int | str] = {
     "vidsearch.prefetch": 4,
     "vidsearch.dialogue.indexer": 4,
     "vidsearch.dialogue.placement": 4,
-    "vidsearch.dialogue.fusion": 4,
     "vidsearch.search": 4,
     "vidsearch.moments": 4,
     "vidsearch.library": 5,
@@ -348,6 +347,6 @@ def test_the_rules() -> None:
     cycle = [
         Import("vidsearch.config", "vidsearch.dialogue.encoder", src, 1),
         Import("vidsearch.dialogue.encoder", "vidsearch.config", src, 2),
-        Import("vidsearch.dialogue.fusion", "vidsearch.search", src, 3),
+        Import("vidsearch.search.fusion", "vidsearch.search", src, 3),
     ]
     assert unit_cycles(cycle) == [["vidsearch.config", "vidsearch.dialogue.encoder"]]
