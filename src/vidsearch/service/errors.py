@@ -1,7 +1,8 @@
 """Every failure becomes a JSON body `{"error", "message", "status"}` with the right status.
 
-Library errors map by type (a bad query is the client's fault, a missing model is the
-server's); anything unexpected is logged and answered with a plain 500, never a traceback.
+Library errors map by type, in one table (`HTTP_STATUSES`: a bad query is the client's fault,
+a missing model is the server's); an `ApiError` carries its own status; anything unexpected is
+logged and answered with a plain 500, never a traceback.
 Install with `install_error_handlers(app)` before other middleware, so that metrics count the
 500s too.
 """
@@ -19,18 +20,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidsearch.errors import (
     ConfigError,
+    ConflictError,
     IndexError_,
     MediaError,
     ModelError,
     ModelMismatchError,
+    NotFoundError,
     QueryError,
     VidsearchError,
+    most_specific,
 )
 
 log = logging.getLogger("vidsearch.service")
 
 
-class ApiError(Exception):
+class ApiError(VidsearchError):
     """Raised by routes: an HTTP status and a message for the caller."""
 
     def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
@@ -51,16 +55,25 @@ def error_response(
     return JSONResponse(error_body(status, message, **extra), status_code=status, headers=headers)
 
 
+# The HTTP status per library error class; the most specific entry wins (a ModelMismatchError
+# is an IndexError_: 409, not 503). Errors of no entry (training, data...) answer 500.
+HTTP_STATUSES: dict[type[VidsearchError], int] = {
+    QueryError: 400,
+    ConfigError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    ModelMismatchError: 409,
+    MediaError: 415,
+    ModelError: 503,
+    IndexError_: 503,
+}
+
+
 def status_for(exc: VidsearchError) -> int:
-    if isinstance(exc, QueryError | ConfigError):
-        return 400
-    if isinstance(exc, MediaError):
-        return 415
-    if isinstance(exc, ModelMismatchError):
-        return 409
-    if isinstance(exc, ModelError | IndexError_):
-        return 503
-    return 500
+    if isinstance(exc, ApiError):
+        return exc.status
+    status = most_specific(HTTP_STATUSES, exc)
+    return 500 if status is None else status
 
 
 def _location(loc: tuple | list) -> str:
