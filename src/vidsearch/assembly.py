@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import ValidationError
+
 from vidsearch.config import Settings
 from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
 from vidsearch.encoders.base import Encoder
@@ -53,8 +55,12 @@ def make_settings(**overrides: object) -> Settings:
     environment and the defaults), or ConfigError naming what is invalid."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(f"invalid setting: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']} (got {e['input']!r})"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None
 
 
 def encoder_options(settings: Settings, notify: Notify | None = None) -> EncoderOptions:

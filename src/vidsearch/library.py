@@ -133,11 +133,13 @@ class Library:
         paths: Iterable[str | PathLike[str]],
         *,
         progress: ProgressListener | None = None,
+        build_graph: bool = True,
     ) -> IndexReport:
         """Index video files and folders (walked recursively); resumable and idempotent: an
         unchanged video already indexed is skipped, an interrupted one resumes. A file that
         cannot be indexed is reported (status failed) and the others go on. Builds the
-        search graph over the new frames at the end, when there are enough of them."""
+        search graph over the new frames at the end when there are enough of them (unless
+        `build_graph` is False: a batch of calls may build it once, at its end)."""
         encoder = self.encoder
         if self._decoder is None:
             self._decoder = assembly.open_frame_source(self.settings)
@@ -150,6 +152,8 @@ class Library:
             progress=progress,
         )
         report = IndexReport(list(ingestor.index_paths([Path(p) for p in paths])))
+        if not build_graph:
+            return report
         pending = self.store.vectors.unindexed_points() if self.store.has_vectors else 0
         if pending >= OPTIMIZE_MIN_POINTS:
             self._notify(f"building the search graph for {pending} new frames...")

@@ -5,7 +5,7 @@
     refresh_stats(settings={...}, discovered=[...], reports=[...]) -> counts of the index
 
 A video is *new* unless the index's catalog holds its content (the file's fingerprint, the
-id `vidsearch index` gives it) as complete. Each step opens the index (`open_store`) and
+id `vidsearch index` gives it) as complete. Each step opens the library (`vidsearch.open`) and
 closes it before returning. With the embedded index only one process may hold it at a time
 (another gets `IndexLockedError`, naming the holder: retry later); with a Qdrant server
 (`qdrant_url`) any number of workers may index at once.
@@ -21,19 +21,17 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import vidsearch
 from vidsearch.config import Settings
 from vidsearch.errors import ConfigError, MediaError
 from vidsearch.fingerprint import file_fingerprint
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
 from vidsearch.index.store import IndexStore
-from vidsearch.ingest import VIDEO_EXTENSIONS, Ingestor, IngestStatus
+from vidsearch.ingest import VIDEO_EXTENSIONS, IngestStatus
 from vidsearch.pipelines.downloads import DEFAULT_MAX_BYTES, download, is_url, staged_path
 from vidsearch.pipelines.params import INDEX_PARAMS, Kind, build_settings, spec
-
-if TYPE_CHECKING:
-    from vidsearch.encoders.model_bundle import ModelBundle
 
 DEFAULT_PATTERN = "**/*"
 DEFAULT_SETTLE_S = 60.0  # a file changed this recently may still be being copied in
@@ -155,11 +153,8 @@ def index_video(
         if is_url(source)
         else Path(source)
     )
-    with (
-        _open_store(config, holder=f"{holder}: {source}") as store,
-        _open_model(config, store) as encoder,
-    ):
-        report = _ingestor(config, store, encoder).index_file(path)
+    with vidsearch.open(settings=config, holder=f"{holder}: {source}") as library:
+        [report] = library.index([path], build_graph=False).videos  # refresh_stats builds it
     if report.status is IngestStatus.FAILED:
         raise MediaError(report.error or f"{path}: cannot be indexed")
     return report.to_json() | {"source": source}
@@ -202,50 +197,7 @@ def refresh_stats(
 
 @contextmanager
 def _open_store(settings: Settings, *, holder: str = HOLDER) -> Iterator[IndexStore]:
-    """The index the settings choose, closed on exit (`holder` names this task in the lock)."""
-    from vidsearch.index.backends import open_store
-
-    store = open_store(settings, holder=holder)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def _open_model(settings: Settings, store: IndexStore) -> Iterator[ModelBundle]:
-    """The index's model (or `settings.model`), loaded, closed on exit."""
-    from vidsearch.encoders.model_bundle import EncoderOptions, open_bundle
-
-    options = EncoderOptions(
-        cache_dir=settings.cache_dir,
-        backend=settings.backend,
-        int8=settings.int8,
-        batch_size=settings.batch_size,
-        threads=settings.threads,
-    )
-    with open_bundle(settings.model_for(store.model_ref), options) as bundle:
-        yield bundle.load()
-
-
-def _ingestor(settings: Settings, store: IndexStore, encoder: ModelBundle) -> Ingestor:
-    """An Ingestor as `vidsearch index` builds it: the sampling settings, and dialogue when
-    subtitles are on."""
-    from vidsearch.media.sampler import FrameSampler, sampler_config
-
-    dialogue = None
-    if settings.subtitles:
-        from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
-
-        dialogue = DialogueEncoder(
-            settings.dialogue_model_for(store.dialogue_model_ref),
-            open_encoder=lambda ref: open_sentence_encoder(ref, threads=settings.threads),
-        )
-    return Ingestor(
-        store,
-        encoder,
-        FrameSampler(sampler_config(settings.interval, settings.shot_detector)),
-        batch_size=settings.batch_size,
-        decode_mode=settings.decode,
-        dialogue=dialogue,
-    )
+    """The index the settings choose, closed on exit (`holder` names this task in the lock);
+    no model is loaded."""
+    with vidsearch.open(settings=settings, holder=holder) as library:
+        yield library.store
