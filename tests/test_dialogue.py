@@ -25,10 +25,9 @@ from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import QueryError
 from vidsearch.index.dialogue_edge import EdgeDialogueIndex
 from vidsearch.index.guarded import GuardedDialogueIndex
-from vidsearch.index.keywords import split_phrases
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestStatus
-from vidsearch.search import Searcher
+from vidsearch.search import Searcher, read_query
 from vidsearch.search.fusion import Channel, FusionMethod, calibrate, fuse
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 from vidsearch.types import DialogueHit, FrameHit, MatchKind, SearchMode
@@ -123,13 +122,11 @@ def test_placement_on_stored_frames() -> None:
     assert FrameTimeline([]).place(1, 2).shot == -1
 
 
-def test_split_phrases() -> None:
-    assert split_phrases('the line "never come back" please') == (
-        "the line never come back please",
-        ["never come back"],
-    )
-    assert split_phrases("«می خواهم» برگردم")[1] == ["میخواهم"]
-    assert split_phrases("no quotes") == ("no quotes", [])
+def test_quoted_phrases() -> None:
+    query = read_query('the line "never come back" please')
+    assert (query.plain, query.phrases) == ("the line never come back please", ("never come back",))
+    assert read_query("«می خواهم» برگردم").phrases == ("میخواهم",)
+    assert read_query("no quotes").phrases == ()
 
 
 # -- a film with subtitles, indexed once ---------------------------------------------------
@@ -300,7 +297,7 @@ def test_server_dialogue_index_matches_the_embedded_one(indexed: Indexed) -> Non
         other = EdgeDialogueIndex(indexed.home.parent / "edge-copy", indexed.dialogue.dim)
         other.upsert(points)
         vector = indexed.dialogue.embed(["Where is the key?"], ["en"])[0]
-        words = indexed.dialogue.query_words("she never came back to Tehran")
+        words = indexed.dialogue.query_words(read_query("she never came back to Tehran").for_words)
         for index in (server, other):
             assert index.count() == 5 and index.count(video_id) == 5
         for a, b in [
@@ -321,7 +318,7 @@ def test_server_dialogue_index_matches_the_embedded_one(indexed: Indexed) -> Non
 
 def _all_cue_points(store: IndexStore, video_id: str, dialogue: DialogueEncoder) -> list:
     from vidsearch.index.dialogue_base import CuePoint
-    from vidsearch.index.keywords import search_text
+    from vidsearch.text.spelling import words_spelling
 
     hits = store.dialogue.search_meaning(np.ones(dialogue.dim, np.float32), 100)
     return [
@@ -332,7 +329,7 @@ def _all_cue_points(store: IndexStore, video_id: str, dialogue: DialogueEncoder)
             h.end,
             h.text,
             h.language,
-            search_text(h.text),
+            words_spelling(h.text),
             h.shot,
             h.shot_start,
             h.shot_end,

@@ -20,11 +20,11 @@ from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import DiskFullError, IndexCorruptError, IndexError_
 from vidsearch.index.dialogue_base import CuePoint
 from vidsearch.index.guarded import GuardedDialogueIndex
-from vidsearch.index.keywords import SparseTerms
 from vidsearch.index.space import SpaceGuard
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestStatus
 from vidsearch.testing.videos import Scene, SceneKind, write_video
+from vidsearch.text.keywords import SparseTerms
 
 FPS = 25
 NO_ROOM = 1 << 62  # more free bytes than any disk has

@@ -36,12 +36,12 @@ from vidsearch.index.base import VectorIndex, VideoCatalog, frame_point_id
 from vidsearch.index.catalog import Catalog
 from vidsearch.index.dialogue_base import CuePoint
 from vidsearch.index.dialogue_edge import EdgeDialogueIndex
-from vidsearch.index.keywords import SparseTerms
 from vidsearch.index.qdrant_catalog import META_SCHEMA
 from vidsearch.index.qdrant_server import QdrantServerIndex
 from vidsearch.ingest import Ingestor, IngestStatus
 from vidsearch.search import Searcher, SearchResult
 from vidsearch.testing.videos import SceneSpan
+from vidsearch.text.keywords import SparseTerms
 from vidsearch.types import VideoRecord, VideoState
 
 # Local mode accepts payload indexes but warns that they have no effect there.

@@ -12,9 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
-from vidsearch.encoders.model_bundle import prepare_query
-from vidsearch.index.keywords import Keywords, SparseTerms
+from vidsearch.text.keywords import Keywords, SparseTerms
 from vidsearch.text.language import detect_language
+from vidsearch.text.spelling import encoder_spelling
 
 
 class SentenceEncoder(Protocol):
@@ -77,7 +77,7 @@ class DialogueEncoder:
     def embed(self, texts: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
         """Unit vectors of `texts`, each prepared for its language (None: from its script)."""
         prepared = [
-            prepare_query(text, language or detect_language(text))
+            encoder_spelling(text, language or detect_language(text))
             for text, language in zip(texts, languages, strict=True)
         ]
         if not prepared:
@@ -85,11 +85,17 @@ class DialogueEncoder:
         with self._using:
             return self.sentences.encode_texts(prepared)
 
+    def embed_query(self, prepared: str) -> np.ndarray:
+        """The unit vector of a query already spelled for encoders (`TextQuery.for_encoders`)."""
+        with self._using:
+            return self.sentences.encode_texts([prepared])[0]
+
     def words(self, text: str) -> SparseTerms:
         return self.keywords.document(text)
 
-    def query_words(self, text: str) -> SparseTerms:
-        return self.keywords.query(text)
+    def query_words(self, spelled: str) -> SparseTerms:
+        """A query's BM25 terms; `spelled` as `TextQuery.for_words` (see text/spelling.py)."""
+        return self.keywords.query(spelled)
 
     def close(self) -> None:
         with self._opening:

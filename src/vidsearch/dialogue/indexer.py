@@ -15,9 +15,9 @@ from vidsearch.dialogue.encoder import DialogueEncoder
 from vidsearch.dialogue.placement import FrameTimeline
 from vidsearch.errors import VidsearchError
 from vidsearch.index.dialogue_base import CuePoint
-from vidsearch.index.keywords import search_text
 from vidsearch.index.store import IndexStore
 from vidsearch.subtitles import Cue, read_subtitles, sidecar_signature
+from vidsearch.text.spelling import words_spelling
 
 EMBED_BATCH = 64
 META_SIGNATURE = "subtitles:"  # + video id -> the sidecar signature its cues were read with
@@ -82,7 +82,7 @@ class DialogueIndexer:
                         cue.end,
                         cue.text,
                         cue.language,
-                        search_text(cue.text),
+                        words_spelling(cue.text),
                         place.shot,
                         place.shot_start,
                         place.shot_end,

@@ -31,10 +31,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from vidsearch.dialogue.encoder import DialogueEncoder
-from vidsearch.search.fusion import FusionMethod
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor
 from vidsearch.search import Searcher
+from vidsearch.search.fusion import FusionMethod
 from vidsearch.testing.toy_encoders import ColourEncoder, HashingSentenceEncoder
 from vidsearch.testing.videos import PALETTE, Scene, SceneKind, write_video
 from vidsearch.types import Moment, SearchMode

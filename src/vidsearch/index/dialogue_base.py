@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from vidsearch.errors import IndexError_
-from vidsearch.index.keywords import SparseTerms
+from vidsearch.text.keywords import SparseTerms
 from vidsearch.types import DialogueHit
 
 CUE_NAMESPACE = uuid.UUID("2b7f0c55-3d64-4c9e-a0f1-5a8e61d9c0b3")

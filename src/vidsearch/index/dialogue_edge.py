@@ -25,7 +25,7 @@ from vidsearch.index.dialogue_base import (
     meaning_vector,
 )
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS, open_shard
-from vidsearch.index.keywords import SparseTerms
+from vidsearch.text.keywords import SparseTerms
 from vidsearch.types import DialogueHit
 
 SEARCH_EF = 128

@@ -25,8 +25,8 @@ from vidsearch.index.dialogue_base import (
     hit_from_payload,
     meaning_vector,
 )
-from vidsearch.index.keywords import SparseTerms
 from vidsearch.index.qdrant_errors import QdrantErrors
+from vidsearch.text.keywords import SparseTerms
 from vidsearch.types import DialogueHit
 
 if TYPE_CHECKING:

@@ -29,8 +29,8 @@ from vidsearch.index.base import FramePoint, VectorIndex, VideoCatalog
 from vidsearch.index.dialogue_base import CuePoint, DialogueIndex
 from vidsearch.index.dialogue_edge import EdgeDialogueIndex
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS, EdgeVectorIndex
-from vidsearch.index.keywords import SparseTerms
 from vidsearch.index.space import SpaceGuard, allocated_bytes
+from vidsearch.text.keywords import SparseTerms
 from vidsearch.types import DialogueHit, FrameHit
 
 DOCTOR_HINT = "`vidsearch doctor` checks it, `vidsearch doctor --repair` repairs or rebuilds it"

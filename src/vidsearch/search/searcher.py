@@ -17,11 +17,11 @@ import numpy as np
 
 from vidsearch.config import DEFAULT_TOP_K
 from vidsearch.dialogue.encoder import DialogueEncoder
-from vidsearch.search.fusion import DEFAULT_FUSION, FusionMethod, Window, fuse
 from vidsearch.encoders.base import Encoder
 from vidsearch.encoders.model_bundle import EncoderChoice, ModelBundle, image_choice
 from vidsearch.errors import QueryError
 from vidsearch.index.store import IndexStore
+from vidsearch.search.fusion import DEFAULT_FUSION, FusionMethod, Window, fuse
 from vidsearch.search.images import QueryImage, query_pixels
 from vidsearch.search.moments import group_hits
 from vidsearch.search.query import TextQuery, read_query
@@ -228,7 +228,7 @@ class Searcher:
         assert self.dialogue is not None
         limit = max(MIN_DIALOGUE_CANDIDATES, top_k * DIALOGUE_CANDIDATES_PER_MOMENT)
         with self.timer("encode"), self._text_lock:
-            sentence = self.dialogue.embed([query.for_encoders], [query.language])[0]
+            sentence = self.dialogue.embed_query(query.for_encoders)
             words = self.dialogue.query_words(query.for_words)
         index, phrases = self.store.dialogue, list(query.phrases)
         with self.timer("vector_search"):

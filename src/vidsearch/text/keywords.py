@@ -9,16 +9,12 @@ lower-cases, drops English stop words and stems English words.
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 
 import qdrant_edge as qe
 
-from vidsearch.text.language import PERSIAN, detect_language
-from vidsearch.text.persian import normalize_persian
-
-_PHRASE = re.compile(r'"([^"]+)"|«([^»]+)»|“([^”]+)”')
+from vidsearch.text.spelling import words_spelling
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +26,6 @@ class SparseTerms:
         return bool(self.indices)
 
 
-def search_text(text: str) -> str:
-    """How a line (or a query) is spelled for word and phrase matching."""
-    return normalize_persian(text) if detect_language(text) == PERSIAN else text.strip()
-
-
-def split_phrases(query: str) -> tuple[str, list[str]]:
-    """The query without its quote marks, and the quoted phrases ("...", «...», “...”)."""
-    phrases = [next(g for g in m.groups() if g).strip() for m in _PHRASE.finditer(query)]
-    plain = _PHRASE.sub(lambda m: next(g for g in m.groups() if g), query)
-    return plain.strip(), [search_text(p) for p in phrases if p.strip()]
-
-
 class Keywords:
     """BM25 sparse vectors for documents and queries (one model, safe across threads)."""
 
@@ -50,11 +34,13 @@ class Keywords:
         self._lock = threading.Lock()
 
     def document(self, text: str) -> SparseTerms:
+        """A dialogue line's terms (spelled as `words_spelling` spells it)."""
         with self._lock:
-            vector = self._model.embed_document(search_text(text))
+            vector = self._model.embed_document(words_spelling(text))
         return SparseTerms(tuple(vector.indices), tuple(vector.values))
 
-    def query(self, text: str) -> SparseTerms:
+    def query(self, spelled: str) -> SparseTerms:
+        """A query's terms; `spelled` is already in `words_spelling` (`TextQuery.for_words`)."""
         with self._lock:
-            vector = self._model.embed_query(search_text(text))
+            vector = self._model.embed_query(spelled)
         return SparseTerms(tuple(vector.indices), tuple(vector.values))
