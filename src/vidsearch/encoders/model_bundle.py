@@ -27,8 +27,8 @@ from vidsearch.encoders.bundles import (
 )
 from vidsearch.encoders.sessions import SessionFactory, open_session
 from vidsearch.errors import ConfigError, ModelError, QueryError
-from vidsearch.text.language import PERSIAN, UNDETERMINED, detect_language, language_name
-from vidsearch.text.persian import normalize_persian
+from vidsearch.text.language import detect_language, language_name
+from vidsearch.text.spelling import encoder_spelling
 from vidsearch.types import EncoderBackend
 
 Notify = Callable[[str], None]
@@ -64,9 +64,7 @@ class EncoderChoice:
         return {"bundle": self.bundle, "name": self.name, "language": self.language}
 
 
-def prepare_query(text: str, language: str) -> str:
-    """The text a text encoder is given: Persian (or undetermined) text normalised."""
-    return normalize_persian(text) if language in (PERSIAN, UNDETERMINED) else text
+prepare_query = encoder_spelling  # the text a text encoder is given (text/spelling.py)
 
 
 class ModelBundle:
@@ -154,11 +152,13 @@ class ModelBundle:
             return encoder
 
     def encode_query(
-        self, text: str, language: str | None = None
+        self, text: str, language: str | None = None, *, prepared: bool = False
     ) -> tuple[np.ndarray, EncoderChoice]:
-        """One unit vector for `text`, and which encoder made it for which language."""
+        """One unit vector for `text`, and which encoder made it for which language.
+        `prepared`: `text` is already spelled for encoders (`TextQuery.for_encoders`)."""
         spec, language = self.route(text, language)
-        vector = self.text_encoder(spec).encode_texts([prepare_query(text, language)])[0]
+        text = text if prepared else prepare_query(text, language)
+        vector = self.text_encoder(spec).encode_texts([text])[0]
         return vector, EncoderChoice(self.name, spec.ref, language)
 
 

@@ -208,7 +208,7 @@ class Searcher:
         """The query's vector in the frames' space, from the text encoder for its language."""
         with self.timer("encode"), self._text_lock:
             if isinstance(self.encoder, ModelBundle):
-                return self.encoder.encode_query(query.for_encoders, query.language)
+                return self.encoder.encode_query(query.for_encoders, query.language, prepared=True)
             vector = self.encoder.encode_texts([query.for_encoders])[0]
             return vector, EncoderChoice(self.encoder.name, self.encoder.name, query.language)
 
