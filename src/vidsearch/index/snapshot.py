@@ -27,11 +27,11 @@ import shutil
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import qdrant_edge as qe
 
-from vidsearch import __version__
 from vidsearch.config import DataDir
 from vidsearch.errors import ConfigError, IndexCorruptError
 from vidsearch.index.catalog import SCHEMA_VERSION
@@ -109,7 +109,7 @@ def _describe(folder: Path, source: str) -> SnapshotManifest:
         )
     return SnapshotManifest(
         format=SNAPSHOT_FORMAT,
-        vidsearch_version=__version__,
+        vidsearch_version=version("vidsearch"),  # the package's own: the index is below it
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         source=source,
         catalog_schema=SCHEMA_VERSION,
