@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -185,3 +186,59 @@ def test_index_chooses_the_shot_detector_and_refuses_unknown_ones(
     assert len(shots["none"]) == 2  # only the black stretch ends a shot
     bad = CliRunner().invoke(app, ["index", str(path), "--shots", "bogus", "--home", str(tmp_path)])
     assert bad.exit_code == 1 and "structure" in bad.output
+
+
+def test_a_library_error_exits_with_the_code_of_its_class(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from vidsearch.cli.failing import errors
+    from vidsearch.errors import EXIT_CODES, ConfigError, QueryError
+
+    monkeypatch.setitem(EXIT_CODES, QueryError, 7)
+    for error, code in ((QueryError("no such video"), 7), (ConfigError("bad value"), 1)):
+        with pytest.raises(typer.Exit) as stopped, errors():
+            raise error
+        assert stopped.value.exit_code == code
+        assert capsys.readouterr().err == f"error: {error}\n"
+
+
+def _cli_modules() -> list[tuple[str, ast.Module]]:
+    import vidsearch.cli
+
+    root = Path(vidsearch.cli.__file__).parent
+    return [
+        (str(path.relative_to(root)), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(root.rglob("*.py"))
+    ]
+
+
+def test_only_the_fail_helper_writes_error_lines() -> None:
+    """Every CLI fails through vidsearch/cli/failing.py: no other module spells `error:`."""
+    spelled = [
+        name
+        for name, tree in _cli_modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.startswith("error:")
+        and name != "failing.py"
+    ]
+    assert spelled == []
+
+
+def test_commands_never_call_each_other() -> None:
+    """A command calls the library: no CLI module imports or calls a command function (app.py
+    mounts them without calling them)."""
+    offenders = []
+    for name, tree in _cli_modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                offenders += [(name, a.name) for a in node.names if a.name.endswith("_command")]
+            elif isinstance(node, ast.Call):
+                func = node.func
+                called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if called.endswith("_command"):
+                    offenders.append((name, called))
+    assert offenders == []

@@ -1,8 +1,9 @@
 """How every `vidsearch` command fails: one line `error: <message>` on stderr and an exit code.
 
-A library error (a `VidsearchError`) exits with the code the error tree maps it to; a command's
-own usage check exits with `USAGE`. Nothing else in the CLI writes `error:`; a command whose
-work partly failed (some files of many) says so in its own words and exits with `FAILURE`.
+A library error (a `VidsearchError`) exits with the code `vidsearch.errors.exit_code` gives it
+(EXIT_CODES, the one table); a command's own usage check exits with `USAGE`. Nothing else in
+the CLI writes `error:`; a command whose work partly failed (some files of many) says so in
+its own words and exits with `FAILURE`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import NoReturn
 
 import typer
 
-from vidsearch.errors import VidsearchError
+from vidsearch.errors import EXIT_FAILURE, VidsearchError, exit_code
 
-FAILURE = 1  # a library error, or work that did not all succeed
+FAILURE = EXIT_FAILURE  # a library error, or work that did not all succeed
 USAGE = 2  # options that contradict or miss each other (click's own code for bad usage)
 
 
@@ -28,11 +29,6 @@ def fail(message: str, code: int = FAILURE) -> NoReturn:
     """Print `error: message` on stderr and exit with `code`."""
     print_error(message)
     raise typer.Exit(code)
-
-
-def exit_code(error: VidsearchError) -> int:
-    """The exit code of a library error."""
-    return FAILURE
 
 
 @contextmanager
