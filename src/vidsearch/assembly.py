@@ -28,7 +28,7 @@ from vidsearch.index.backends import open_store
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, ProgressListener
 from vidsearch.media.pool import FrameSource, open_decoder
-from vidsearch.media.sampler import FrameSampler, sampler_config
+from vidsearch.media.sampler import FrameSampler, SamplerConfig, sampler_config
 from vidsearch.search.searcher import Searcher, StageTimer
 
 Notify = Callable[[str], None]
@@ -111,12 +111,14 @@ def make_ingestor(
     dialogue: DialogueEncoder | None,
     decoder: FrameSource | None = None,
     progress: ProgressListener | None = None,
+    sampling: SamplerConfig | None = None,
 ) -> Ingestor:
-    """An Ingestor with the sampling and batching the settings choose."""
+    """An Ingestor with the sampling (unless `sampling` replaces it) and batching the
+    settings choose."""
     return Ingestor(
         store,
         model,
-        frame_sampler(settings),
+        FrameSampler(sampling) if sampling is not None else frame_sampler(settings),
         batch_size=settings.batch_size,
         progress=progress,
         decode_mode=settings.decode,

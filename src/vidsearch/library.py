@@ -30,6 +30,7 @@ from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import IngestReport, IngestStatus, ProgressListener
 from vidsearch.media.pool import FrameSource
+from vidsearch.media.sampler import SamplerConfig
 from vidsearch.search.images import QueryImage
 from vidsearch.search.searcher import Searcher, SearchResult, StageTimer
 from vidsearch.types import FrameHit, SearchMode, VideoRecord
@@ -66,16 +67,21 @@ class Library:
         store: IndexStore,
         *,
         encoder: Encoder | None = None,
+        sampling: SamplerConfig | None = None,
         notify: assembly.Notify | None = None,
         timer: StageTimer | None = None,
     ) -> None:
-        """Prefer `vidsearch.open`. `encoder` replaces the model the settings name (tests,
-        a model already in memory); the library closes it. `notify` hears one-line notes
-        meant for a person (an ONNX export starting, the search graph being built); `timer`
-        wraps the stages of each search (the service's metrics)."""
+        """Prefer `vidsearch.open`. `encoder` replaces the model the settings name (a model
+        already in memory, a test's); it stays the caller's to close. `sampling` replaces
+        the sampler settings (interval, shot detector) with a whole `SamplerConfig` (the
+        evaluation compares them). `notify` hears one-line notes meant for a person (an ONNX
+        export starting, the search graph being built); `timer` wraps the stages of each
+        search (the service's metrics)."""
         self.settings = settings
         self.store = store
         self._encoder = encoder
+        self._owns_encoder = encoder is None
+        self._sampling = sampling
         self._notify = notify or (lambda _: None)
         self._timer = timer
         self._dialogue = assembly.open_dialogue(settings, store)
@@ -116,7 +122,7 @@ class Library:
                 decoder.close()
         finally:
             self.store.close()
-            if self._encoder is not None:
+            if self._encoder is not None and self._owns_encoder:
                 self._encoder.close()
             if self._dialogue is not None:
                 self._dialogue.close()
@@ -150,6 +156,7 @@ class Library:
             dialogue=self._dialogue,
             decoder=self._decoder,
             progress=progress,
+            sampling=self._sampling,
         )
         report = IndexReport(list(ingestor.index_paths([Path(p) for p in paths])))
         if not build_graph:
@@ -239,6 +246,7 @@ def open(  # noqa: A001 - vidsearch.open, as io.open and dbm.open
     *,
     settings: Settings | None = None,
     encoder: Encoder | None = None,
+    sampling: SamplerConfig | None = None,
     holder: str | None = None,
     notify: assembly.Notify | None = None,
     timer: StageTimer | None = None,
@@ -250,10 +258,10 @@ def open(  # noqa: A001 - vidsearch.open, as io.open and dbm.open
     Other settings are keyword overrides (`interval`, `workers`, `decode`, `subtitles`,
     `qdrant_url`... see `vidsearch.config.Settings`; None leaves a setting to the
     environment), or pass a whole `settings` object instead. `holder` names this process in
-    the index's lock file."""
+    the index's lock file; `encoder`, `sampling`, `notify` and `timer`: see `Library`."""
     if settings is not None and (home is not None or model is not None or overrides):
         raise ConfigError("give settings or keyword overrides (home, model, ...), not both")
     if settings is None:
         settings = assembly.make_settings(home=home, model=model, **overrides)
     store = assembly.open_store(settings, holder=holder)
-    return Library(settings, store, encoder=encoder, notify=notify, timer=timer)
+    return Library(settings, store, encoder=encoder, sampling=sampling, notify=notify, timer=timer)

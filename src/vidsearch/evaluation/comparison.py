@@ -145,12 +145,6 @@ def _opened(refs: Sequence[str], options: EncoderOptions | None) -> Iterator[lis
 
 def default_options() -> EncoderOptions:
     """Encoders as vidsearch's settings (VIDSEARCH_* environment) say."""
-    from vidsearch.config import Settings
+    from vidsearch.assembly import encoder_options, make_settings
 
-    settings = Settings()
-    return EncoderOptions(
-        cache_dir=settings.cache_dir,
-        backend=settings.backend,
-        batch_size=settings.batch_size,
-        threads=settings.threads,
-    )
+    return encoder_options(make_settings())

@@ -165,10 +165,8 @@ def evaluate_moments(
 ) -> MomentResult:
     """Index `videos` into the empty data directory `home` with `sampling`, then run every
     query; a video a query names must be among `videos` (by file name)."""
-    from vidsearch.index.store import IndexStore
-    from vidsearch.ingest import Ingestor
-    from vidsearch.media import FrameSampler
-    from vidsearch.search import Searcher
+    import vidsearch
+    from vidsearch.config import Settings
 
     names = {Path(v).name for v in videos}
     unknown = sorted({s.video for q in queries for s in q.spans} - names)
@@ -176,21 +174,22 @@ def evaluate_moments(
         raise EvaluationError(f"queries name videos that are not given: {', '.join(unknown)}")
     ks = tuple(sorted(set(ks)))
     result = MomentResult(label or f"{encoder.name} ({sampling.label})", sampling, ks)
-    with IndexStore(home) as store:
-        ingestor = Ingestor(
-            store, encoder, FrameSampler(sampling.sampler_config()), decode_mode=sampling.decode
-        )
+    # an embedded index of its own, frames only, decoded in this process as before
+    settings = Settings(
+        home=home, decode=sampling.decode, workers=1, subtitles=False, qdrant_url=None
+    )
+    library = vidsearch.open(settings=settings, encoder=encoder, sampling=sampling.sampler_config())
+    with library:
         started = time.perf_counter()
-        for path in videos:
-            report = ingestor.index_file(Path(path))
-            if report.error:
-                raise EvaluationError(f"{path}: {report.error}")
-            result.frames += report.frames
+        report = library.index([Path(path) for path in videos], build_graph=False)
+        for video in report.videos:
+            if video.error:
+                raise EvaluationError(f"{video.path}: {video.error}")
+            result.frames += video.frames
         result.index_seconds = time.perf_counter() - started
-        searcher = Searcher(store, encoder)
         started = time.perf_counter()
         for query in queries:
-            found = searcher.search_text(
+            found = library.search(
                 query.text, language=query.language, mode=SearchMode.VISUAL, top_k=max(ks)
             )
             result.ranks.append(first_hit(found.moments, query.spans))

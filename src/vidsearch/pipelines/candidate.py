@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def train_candidate(
     """Train as `config` says on `dataset`'s `language` captions (default: the config's) into
     `output` (a rerun resumes, a finished run is not trained again), tracked in MLflow but
     not registered; the result with the run id and the bundle artifact's URI."""
-    from vidsearch.encoders.model_bundle import EncoderOptions
+    from vidsearch.assembly import encoder_options
     from vidsearch.train.config import parse_config
     from vidsearch.train.runner import train
 
@@ -108,11 +109,7 @@ def train_candidate(
         data["data"]["language"] = language
     final = parse_config(data, where="the workflow's training config")
     env = build_settings(settings or {})
-    options = EncoderOptions(
-        cache_dir=env.cache_dir,
-        backend=env.backend,
-        threads=final.optim.threads or env.threads,
-    )
+    options = replace(encoder_options(env), threads=final.optim.threads or env.threads)
     result = train(final, encoder_options=options)
     return result.to_json() | {
         "language": final.data.language,
@@ -166,8 +163,8 @@ def evaluate_candidate(
     version holding `registered_model@alias` (downloaded into `champions/<version>` once),
     or than `baseline` while none does; with neither, it is better by default (and measured
     alone). The full report goes to `evaluation.json` beside the candidate's bundle."""
+    from vidsearch.assembly import encoder_options
     from vidsearch.data.records import Split
-    from vidsearch.encoders.model_bundle import EncoderOptions
     from vidsearch.evaluation.comparison import compare_models
     from vidsearch.train.registry import ModelRegistry
 
@@ -194,7 +191,7 @@ def evaluate_candidate(
             "the first candidate is better by default",
         }
     env = build_settings(settings or {})
-    options = EncoderOptions(cache_dir=env.cache_dir, backend=env.backend, threads=env.threads)
+    options = encoder_options(env)
     comparison = compare_models(
         Path(dataset),
         candidate["bundle"],

@@ -283,9 +283,8 @@ def _video_search(
     directory: Path, bundle_dir: Path, dataset: Dataset, plan: ProofPlan, options: EncoderOptions
 ) -> list[VideoQuery]:
     """Scenes of distinct test captions, drawn anew into a video; each found by its caption."""
-    from vidsearch.index import open_store
-    from vidsearch.ingest import Ingestor, IngestStatus
-    from vidsearch.search import Searcher
+    import vidsearch
+    from vidsearch.ingest import IngestStatus
 
     captions = {}
     for image in dataset.images(split=Split.TEST):
@@ -300,29 +299,30 @@ def _video_search(
     ]
     path = directory / "video" / "shapes.mp4"
     slides = write_slideshow(path, pictures)
-    settings = Settings(home=directory / "home", cache_dir=options.cache_dir, qdrant_url=None)
-    store = open_store(settings)
-    try:
-        with open_bundle(str(bundle_dir), options) as encoder:
-            ingestor = Ingestor(store, encoder, batch_size=16)
-            failed = [r for r in ingestor.index_paths([path]) if r.status is IngestStatus.FAILED]
-            if failed:
-                raise TrainError(f"indexing the proof's video {path} failed: {failed[0].error}")
-            ingestor.build_search_index()
-            searcher = Searcher(store, encoder)
-            found = []
-            for fa, slide in zip(chosen, slides, strict=True):
-                moments = searcher.search_text(fa, top_k=1).moments
-                top = moments[0] if moments else None
-                found.append(
-                    VideoQuery(
-                        fa,
-                        slide.start,
-                        slide.end,
-                        top.timestamp if top else None,
-                        round(float(top.score), 4) if top else None,
-                    )
+    settings = Settings(
+        home=directory / "home",
+        model=str(bundle_dir),
+        cache_dir=options.cache_dir,
+        backend=options.backend,
+        threads=options.threads,
+        batch_size=16,
+        qdrant_url=None,
+    )
+    found = []
+    with vidsearch.open(settings=settings) as library:
+        failed = [r for r in library.index([path]).videos if r.status is IngestStatus.FAILED]
+        if failed:
+            raise TrainError(f"indexing the proof's video {path} failed: {failed[0].error}")
+        for fa, slide in zip(chosen, slides, strict=True):
+            moments = library.search(fa, top_k=1).moments
+            top = moments[0] if moments else None
+            found.append(
+                VideoQuery(
+                    fa,
+                    slide.start,
+                    slide.end,
+                    top.timestamp if top else None,
+                    round(float(top.score), 4) if top else None,
                 )
-    finally:
-        store.close()
+            )
     return found
