@@ -11,6 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from vidsearch.errors import ConfigError, MediaError
 from vidsearch.ingest import VIDEO_EXTENSIONS
 
 MAX_NAME_BYTES = 200
@@ -18,11 +19,11 @@ _VIDEO_ID = re.compile(r"[0-9a-f]{8,64}")
 _THUMBNAIL_FILE = re.compile(r"\d{1,20}\.jpg")
 
 
-class BadNameError(ValueError):
+class BadNameError(ConfigError):
     """A name from a request that cannot be used; the message says why."""
 
 
-class UnsupportedTypeError(ValueError):
+class UnsupportedTypeError(MediaError):
     """A file name whose extension is not one of a video."""
 
 
