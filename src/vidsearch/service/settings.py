@@ -5,15 +5,13 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidsearch.config import DataDir
 from vidsearch.service.hardening import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MIN_BYTES_PER_S
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024**3
 DEFAULT_MAX_IMAGE_BYTES = 20 * 1024**2
-UPLOADS_DIR_NAME = DataDir.UPLOADS  # kept for old imports: use `settings.data_dir.uploads`
-INCOMING_DIR_NAME = ".incoming"  # uploads being received, inside the uploads folder
+INCOMING_DIR_NAME = ".incoming"  # uploads being received, inside `DataDir.uploads`
 
 
 class ServiceSettings(BaseSettings):
