@@ -11,7 +11,13 @@ import pytest
 from PIL import Image
 
 import vidsearch
-from vidsearch.errors import ConfigError, ModelError, ModelMismatchError, QueryError
+from vidsearch.errors import (
+    ConfigError,
+    ModelError,
+    ModelMismatchError,
+    NotFoundError,
+    QueryError,
+)
 from vidsearch.ingest import IngestReport, IngestStatus
 from vidsearch.search import EmptyIndexError, read_query
 from vidsearch.testing.tiny_model import write_tiny_model
@@ -96,7 +102,7 @@ def test_the_readme_walk_through(home: Path, tiny_model: Path, folder: Path) -> 
 
         assert lib.remove("film.mp4").name == "film.mp4"
         assert lib.videos() == []
-        with pytest.raises(QueryError, match="no indexed video named 'film.mp4'"):
+        with pytest.raises(NotFoundError, match="no indexed video named .film.mp4."):
             lib.remove("film.mp4")
 
 

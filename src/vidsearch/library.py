@@ -25,7 +25,7 @@ from typing import Any
 from vidsearch import assembly
 from vidsearch.config import DEFAULT_TOP_K, Settings
 from vidsearch.encoders.base import Encoder
-from vidsearch.errors import ConfigError, ModelMismatchError, QueryError
+from vidsearch.errors import ConfigError, ModelMismatchError, NotFoundError, QueryError
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import IngestReport, IngestStatus, ProgressListener
@@ -227,7 +227,7 @@ class Library:
     def _named(self, name: str) -> VideoRecord:
         record = self.store.catalog.by_name(name)
         if record is None:
-            raise QueryError(f"no indexed video named {name!r}; `vidsearch videos` lists them")
+            raise NotFoundError(f"no indexed video named {name!r}; `vidsearch videos` lists them")
         return record
 
     def _check_model(self, encoder: Encoder) -> None:

@@ -24,13 +24,15 @@ from vidsearch.errors import ConfigError
 from vidsearch.pipelines.candidate import MODEL_PARAMS
 from vidsearch.pipelines.params import INDEX_PARAMS, Kind, spec
 
-WORKDIR_FOLDER = "pipelines/persian_clip"  # under VIDSEARCH_HOME, without a workdir
+WORKFLOW = "persian_clip"  # its work folder: DataDir.pipeline_workdir(WORKFLOW), by default
 FORMATS = ("flickr30k", "coco", "shapes", "none")
 BACKENDS = ("http", "local", "dictionary", "none")
 SPLITS = ("train", "validation", "test")
 
 DATA_PARAMS = (
-    spec("workdir", Kind.STRING, f"Datasets and training runs [default: HOME/{WORKDIR_FOLDER}]"),
+    spec(
+        "workdir", Kind.STRING, f"Datasets and training runs [default: HOME/pipelines/{WORKFLOW}]"
+    ),
     spec(
         "captions_format",
         Kind.STRING,
@@ -97,7 +99,9 @@ DAG_PARAMS = (*DATA_PARAMS, *MODEL_PARAMS, *ENCODER_PARAMS)  # the persian_clip 
 
 def folders(workdir: str | None, settings: Settings | None = None) -> dict[str, str]:
     """Where the workflow keeps things: captions, crawl, train (datasets), runs, champions."""
-    root = Path(workdir) if workdir else (settings or Settings()).home / WORKDIR_FOLDER
+    root = (
+        Path(workdir) if workdir else (settings or Settings()).data_dir.pipeline_workdir(WORKFLOW)
+    )
     names = ("captions", "crawl", "train", "runs", "champions")
     return {name: str(root.expanduser() / name) for name in names}
 

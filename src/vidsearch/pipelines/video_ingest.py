@@ -35,7 +35,6 @@ from vidsearch.pipelines.params import INDEX_PARAMS, Kind, build_settings, spec
 
 DEFAULT_PATTERN = "**/*"
 DEFAULT_SETTLE_S = 60.0  # a file changed this recently may still be being copied in
-STAGING_FOLDER = "staging"
 HOLDER = "vidsearch pipelines video_ingest"
 
 PARAMS = (
@@ -72,7 +71,7 @@ DAG_PARAMS = (*PARAMS, *INDEX_PARAMS)  # the video_ingest DAG's params
 
 
 def staging_folder(settings: Settings, staging: str | None) -> Path:
-    return Path(staging) if staging else settings.home / STAGING_FOLDER
+    return Path(staging) if staging else settings.data_dir.staging
 
 
 def discover(
