@@ -2,11 +2,12 @@
 
     app            the typer app: every command mounted
     failing        `error: <message>` on stderr and the exit code, for every command
-    options        the options several commands share, and the settings they make
+    options        the options several commands share; the settings and library they open
     indexing       index                     searching    search
     catalog        videos, remove            maintenance  doctor, snapshot, restore
     models         models, export-onnx       demo         demo
     serve          serve                     progress     the progress bars
+    formatting     how times are written
     data/          data ...                  train        train ...
     evaluate       eval ...                  pipelines    pipelines ...
     mlflow_server  mlflow-server

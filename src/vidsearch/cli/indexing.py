@@ -68,7 +68,7 @@ def finish(report: IndexReport) -> None:
     if not report.videos:
         fail(NO_VIDEOS)
     if report.failed:
-        typer.echo(f"{report.failed} of {len(report.videos)} files failed", err=True)
+        _say_failed(report)
         raise typer.Exit(FAILURE)
 
 
@@ -83,7 +83,11 @@ def reindex(paths: list[Path], home: Path, model: str | None, interval: float | 
     if not report.videos:
         print_error(NO_VIDEOS)
     elif report.failed:
-        typer.echo(f"{report.failed} of {len(report.videos)} files failed", err=True)
+        _say_failed(report)
+
+
+def _say_failed(report: IndexReport) -> None:
+    typer.echo(f"{report.failed} of {len(report.videos)} files failed", err=True)
 
 
 def _index(

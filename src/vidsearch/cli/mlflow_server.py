@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vidsearch.cli.failing import errors
-from vidsearch.cli.options import settings_from
+from vidsearch.cli.options import note, settings_from
 
 DEFAULT_FOLDER = "mlflow"  # under vidsearch's data directory
 
@@ -60,9 +60,7 @@ def mlflow_server_command(
         workers=workers,
         allowed_hosts=tuple(allowed_host or ()),
     )
-    server = MlflowServer(
-        config, output=lambda line: typer.echo(line, err=True), startup_timeout=startup_timeout
-    )
+    server = MlflowServer(config, output=note, startup_timeout=startup_timeout)
 
     def ready(uri: str) -> None:
         typer.echo(f"MLflow tracking server at {uri} (store {config.database}, artifacts "

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from vidsearch.cli.failing import errors
-from vidsearch.cli.options import settings_from
+from vidsearch.cli.options import note, settings_from
 
 DEFAULT_COMMAND = "run"
 
@@ -40,10 +40,6 @@ train_app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON")]
 
 
-def _echo(message: str) -> None:
-    typer.echo(message, err=True)
-
-
 @train_app.command(DEFAULT_COMMAND)
 def run_command(
     config: Annotated[Path, typer.Argument(help="Training config (.toml, .json or .yaml)")],
@@ -63,7 +59,7 @@ def run_command(
         threads = training.optim.threads or settings.threads
         # the frozen image space is read at full precision, whatever VIDSEARCH_INT8 says
         options = replace(encoder_options(settings), int8=False, threads=threads)
-        result = train(training, restart=restart, notify=_echo, encoder_options=options)
+        result = train(training, restart=restart, notify=note, encoder_options=options)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
@@ -101,7 +97,7 @@ def proof_command(
             tracking_uri=tracking_uri,
             cache_dir=settings.cache_dir,
             backend=settings.backend,
-            notify=_echo,
+            notify=note,
         )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
