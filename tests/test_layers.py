@@ -55,13 +55,10 @@ LAYERS: dict[str, int | str] = {
     "vidsearch.dialogue.indexer": 4,
     "vidsearch.dialogue.placement": 4,
     "vidsearch.search": 4,
-    "vidsearch.moments": 4,
     "vidsearch.library": 5,
     "vidsearch.assembly": 5,
     "vidsearch": 5,  # the package's __init__ only: every other module matches a longer prefix
     "vidsearch.cli": 6,
-    "vidsearch.cli_maintenance": 6,  # until they move into the vidsearch.cli package
-    "vidsearch.cli_progress": 6,
     "vidsearch.service": 6,
     "vidsearch.client": 6,
     "vidsearch.__main__": 6,

@@ -40,6 +40,7 @@ class DataDir:
           staging/                   videos fetched by the ingest DAG
           pipelines/<name>/          work folders of the training pipelines
           demo/                      `vidsearch demo`'s own data directory
+          mlflow/                    `vidsearch mlflow-server`'s tracking store and artifacts
           index.damaged-<time>/      a shard `vidsearch doctor --repair` moved aside
           dialogue.damaged-<time>/     (likewise)
           catalog.damaged-<time>.sqlite  a catalog repair salvaged rows from
@@ -63,6 +64,7 @@ class DataDir:
     STAGING = "staging"
     PIPELINES = "pipelines"
     DEMO = "demo"
+    MLFLOW = "mlflow"
     MANIFEST = "manifest.json"
     # the files and folders that make up the index (what a snapshot copies and restore replaces)
     CATALOG_FILES = (CATALOG, f"{CATALOG}-wal", f"{CATALOG}-shm")
@@ -100,6 +102,11 @@ class DataDir:
     @property
     def demo(self) -> Path:
         return self.home / self.DEMO
+
+    @property
+    def mlflow(self) -> Path:
+        """`vidsearch mlflow-server`'s store and artifacts, unless given a folder."""
+        return self.home / self.MLFLOW
 
     @property
     def manifest(self) -> Path:

@@ -11,8 +11,6 @@ import typer
 from vidsearch.cli.failing import errors
 from vidsearch.cli.options import note, settings_from
 
-DEFAULT_FOLDER = "mlflow"  # under vidsearch's data directory
-
 
 def mlflow_server_command(
     home: Annotated[
@@ -52,7 +50,7 @@ def mlflow_server_command(
     from vidsearch.train.mlflow_server import MlflowServer, ServerConfig
 
     if home is None:
-        home = settings_from().home / DEFAULT_FOLDER
+        home = settings_from().data_dir.mlflow
     config = ServerConfig(
         home=home,
         host=host,

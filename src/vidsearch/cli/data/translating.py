@@ -122,7 +122,7 @@ def _translator(
 ):  # -> Translator
     from vidsearch.data.http import PoliteHttp
     from vidsearch.data.translate import DictionaryTranslator, HttpTranslator, LocalModelTranslator
-    from vidsearch.data.translate.local import DEFAULT_MODEL
+    from vidsearch.data.translate.local import DEFAULT_TRANSLATION_MODEL
 
     if backend == "http":
         if endpoint is None:
@@ -143,7 +143,7 @@ def _translator(
             extra=extra,
         )
     if backend == "local":
-        return LocalModelTranslator(model or DEFAULT_MODEL, prefix=prefix)
+        return LocalModelTranslator(model or DEFAULT_TRANSLATION_MODEL, prefix=prefix)
     if backend == "dictionary":
         if dictionary == "shapes":
             from vidsearch.data.shapes import shapes_dictionary

@@ -17,7 +17,7 @@ from vidsearch.data.errors import TranslationError
 from vidsearch.encoders.loading import locate_model
 from vidsearch.errors import ModelError
 
-DEFAULT_MODEL = "facebook/nllb-200-distilled-600M"
+DEFAULT_TRANSLATION_MODEL = "facebook/nllb-200-distilled-600M"
 DEFAULT_BATCH = 16
 DEFAULT_MAX_TOKENS = 128
 NLLB_CODES = {
@@ -37,7 +37,7 @@ _TOKENIZER_FILES = ["*.json", "*.txt", "*.spm", "*.model"]
 class LocalModelTranslator:
     def __init__(
         self,
-        model_ref: str = DEFAULT_MODEL,
+        model_ref: str = DEFAULT_TRANSLATION_MODEL,
         *,
         batch_size: int = DEFAULT_BATCH,
         max_new_tokens: int = DEFAULT_MAX_TOKENS,
