@@ -17,13 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import ValidationError
-
-from vidsearch.config import Settings
+from vidsearch.config import Settings, make_settings
 from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
 from vidsearch.encoders.base import Encoder
 from vidsearch.encoders.model_bundle import EncoderOptions, ModelBundle, open_bundle
-from vidsearch.errors import ConfigError
 from vidsearch.index.backends import open_store
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, ProgressListener
@@ -48,19 +45,6 @@ __all__ = [
 
 def _quiet(_: str) -> None:
     pass
-
-
-def make_settings(**overrides: object) -> Settings:
-    """Settings from `VIDSEARCH_*` and these overrides (None values are left to the
-    environment and the defaults), or ConfigError naming what is invalid."""
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']} (got {e['input']!r})"
-            for e in exc.errors()
-        )
-        raise ConfigError(f"invalid setting: {problems}") from None
 
 
 def encoder_options(settings: Settings, notify: Notify | None = None) -> EncoderOptions:

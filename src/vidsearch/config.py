@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidsearch.errors import ConfigError
 from vidsearch.types import DecodeMode, EncoderBackend
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
@@ -215,3 +216,16 @@ class Settings(BaseSettings):
     def data_dir(self) -> DataDir:
         """The paths of the data directory `home`."""
         return DataDir(self.home)
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings from `VIDSEARCH_*` and these overrides (None values are left to the
+    environment and the defaults), or ConfigError naming what is invalid."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']} (got {e['input']!r})"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from vidsearch.cli.failing import fail
-from vidsearch.config import Settings
+from vidsearch.config import Settings, make_settings
+from vidsearch.errors import ConfigError
 
 if TYPE_CHECKING:
     from vidsearch.library import Library
@@ -37,9 +38,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def settings_from(**overrides: Any) -> Settings:
     """VIDSEARCH_* settings with the options given (None: not given); an invalid value fails."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:  # pydantic's ValidationError
-        fail(f"invalid setting: {exc}")
+        return make_settings(**overrides)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def note(message: str) -> None:

@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ValidationError
-
-from vidsearch.config import Settings
+from vidsearch.config import Settings, make_settings
 from vidsearch.errors import ConfigError
 
 VARIABLE_PREFIX = "vidsearch_"
@@ -155,13 +153,7 @@ def settings_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def build_settings(values: Mapping[str, Any]) -> Settings:
     """Settings from the given values; the rest from `VIDSEARCH_*`, as the CLI does."""
-    try:
-        return Settings(**settings_values(values))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(f"invalid setting: {problems}") from None
+    return make_settings(**settings_values(values))
 
 
 # The index settings, as params of any workflow that opens the index.
