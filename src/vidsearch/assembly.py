@@ -16,17 +16,20 @@ which constructor — is written once:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vidsearch.config import Settings, make_settings
-from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
-from vidsearch.encoders.base import Encoder
-from vidsearch.encoders.model_bundle import EncoderOptions, ModelBundle, open_bundle
 from vidsearch.index.backends import open_store
-from vidsearch.index.store import IndexStore
-from vidsearch.ingest import Ingestor, ProgressListener
-from vidsearch.media.pool import FrameSource, open_decoder
-from vidsearch.media.sampler import FrameSampler, SamplerConfig, sampler_config
-from vidsearch.search.searcher import Searcher, StageTimer
+
+if TYPE_CHECKING:  # imported where used, so opening a library to list videos stays light
+    from vidsearch.dialogue.encoder import DialogueEncoder
+    from vidsearch.encoders.base import Encoder
+    from vidsearch.encoders.model_bundle import EncoderOptions, ModelBundle
+    from vidsearch.index.store import IndexStore
+    from vidsearch.ingest import Ingestor, ProgressListener
+    from vidsearch.media.pool import FrameSource
+    from vidsearch.media.sampler import FrameSampler, SamplerConfig
+    from vidsearch.search.searcher import Searcher, StageTimer
 
 Notify = Callable[[str], None]
 
@@ -49,6 +52,8 @@ def _quiet(_: str) -> None:
 
 def encoder_options(settings: Settings, notify: Notify | None = None) -> EncoderOptions:
     """How every tower of a model runs, from the settings."""
+    from vidsearch.encoders.model_bundle import EncoderOptions
+
     return EncoderOptions(
         cache_dir=settings.cache_dir,
         backend=settings.backend,
@@ -64,12 +69,16 @@ def open_model(
 ) -> ModelBundle:
     """The model for an index built with `index_model_ref` (None: a new index): the one the
     settings name, else the index's own, else the default. Located, not loaded."""
+    from vidsearch.encoders.model_bundle import open_bundle
+
     return open_bundle(settings.model_for(index_model_ref), encoder_options(settings, notify))
 
 
 def open_dialogue(settings: Settings, store: IndexStore) -> DialogueEncoder | None:
     """The encoder of subtitle lines for `store` (its model loads with the first line or
     dialogue query), or None when subtitles are off."""
+    from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
+
     if not settings.subtitles:
         return None
     return DialogueEncoder(
@@ -80,10 +89,14 @@ def open_dialogue(settings: Settings, store: IndexStore) -> DialogueEncoder | No
 
 def open_frame_source(settings: Settings) -> FrameSource:
     """Decoding in this process (`workers=1`) or in a pool of worker processes."""
+    from vidsearch.media.pool import open_decoder
+
     return open_decoder(settings.workers, settings.decode)
 
 
 def frame_sampler(settings: Settings) -> FrameSampler:
+    from vidsearch.media.sampler import FrameSampler, sampler_config
+
     return FrameSampler(sampler_config(settings.interval, settings.shot_detector))
 
 
@@ -99,6 +112,9 @@ def make_ingestor(
 ) -> Ingestor:
     """An Ingestor with the sampling (unless `sampling` replaces it) and batching the
     settings choose."""
+    from vidsearch.ingest import Ingestor
+    from vidsearch.media.sampler import FrameSampler
+
     return Ingestor(
         store,
         model,
@@ -118,4 +134,6 @@ def make_searcher(
     dialogue: DialogueEncoder | None,
     timer: StageTimer | None = None,
 ) -> Searcher:
+    from vidsearch.search.searcher import Searcher
+
     return Searcher(store, model, dialogue=dialogue, timer=timer)

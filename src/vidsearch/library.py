@@ -20,20 +20,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidsearch import assembly
 from vidsearch.config import DEFAULT_TOP_K, Settings
-from vidsearch.encoders.base import Encoder
 from vidsearch.errors import ConfigError, ModelMismatchError, NotFoundError, QueryError
-from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
-from vidsearch.index.store import IndexStore
-from vidsearch.ingest import IngestReport, IngestStatus, ProgressListener
-from vidsearch.media.pool import FrameSource
-from vidsearch.media.sampler import SamplerConfig
-from vidsearch.search.images import QueryImage
-from vidsearch.search.searcher import Searcher, SearchResult, StageTimer
 from vidsearch.types import FrameHit, SearchMode, VideoRecord
+
+if TYPE_CHECKING:  # the rest loads with the first index or search: `videos` stays light
+    from vidsearch.encoders.base import Encoder
+    from vidsearch.index.store import IndexStore
+    from vidsearch.ingest import IngestReport, ProgressListener
+    from vidsearch.media.pool import FrameSource
+    from vidsearch.media.sampler import SamplerConfig
+    from vidsearch.search.images import QueryImage
+    from vidsearch.search.searcher import Searcher, SearchResult, StageTimer
 
 __all__ = ["IndexReport", "Library", "open"]
 
@@ -46,11 +47,11 @@ class IndexReport:
 
     @property
     def failed(self) -> int:
-        return sum(r.status is IngestStatus.FAILED for r in self.videos)
+        return sum(r.status == "failed" for r in self.videos)  # IngestStatus.FAILED
 
     @property
     def indexed(self) -> int:
-        return sum(r.status is IngestStatus.INDEXED for r in self.videos)
+        return sum(r.status == "indexed" for r in self.videos)  # IngestStatus.INDEXED
 
     def to_json(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self.videos]
@@ -84,7 +85,7 @@ class Library:
         self._sampling = sampling
         self._notify = notify or (lambda _: None)
         self._timer = timer
-        self._dialogue = assembly.open_dialogue(settings, store)
+        self._dialogue = assembly.open_dialogue(settings, store)  # its model loads when used
         self._searcher: Searcher | None = None
         self._decoder: FrameSource | None = None
         self._loading = threading.Lock()
@@ -146,6 +147,8 @@ class Library:
         cannot be indexed is reported (status failed) and the others go on. Builds the
         search graph over the new frames at the end when there are enough of them (unless
         `build_graph` is False: a batch of calls may build it once, at its end)."""
+        from vidsearch.index.edge import OPTIMIZE_MIN_POINTS
+
         encoder = self.encoder
         if self._decoder is None:
             self._decoder = assembly.open_frame_source(self.settings)
