@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidsearch import assembly
 from vidsearch.config import DEFAULT_TOP_K, Settings
-from vidsearch.errors import ConfigError, ModelMismatchError, NotFoundError, QueryError
+from vidsearch.errors import ConfigError, ModelMismatchError, NotFoundError
 from vidsearch.types import FrameHit, SearchMode, VideoRecord
 
 if TYPE_CHECKING:  # the rest loads with the first index or search: `videos` stays light
@@ -196,8 +196,6 @@ class Library:
         (ISO 639-1) overrides the one read from the query's script; `mode` picks frames
         (visual), subtitles (dialogue) or both (hybrid; the default where subtitles are
         indexed). An empty index raises `EmptyIndexError`."""
-        if (query is None) == (image is None):
-            raise QueryError("give either a text query or an image (one of them)")
         return self.searcher.search(
             query,
             image=image,
