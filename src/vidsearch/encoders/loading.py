@@ -26,7 +26,8 @@ MARKER = "config.json"  # a Hugging Face model directory has one
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 OFFLINE_HINT = (
     "Pass a local model directory with --model or VIDSEARCH_MODEL; "
-    "`python -m vidsearch.testing.tiny_model DIR` writes a tiny random one for trying vidsearch."
+    "`python -m vidsearch.testing.tiny_model DIR` writes a tiny random one for trying vidsearch "
+    "(with the torch extra: pip install -c constraints.txt 'vidsearch[torch]')."
 )
 
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from vidsearch.encoders.torch_extra import require_torch
+from vidsearch.errors import VidsearchError
 from vidsearch.text.vocabulary import CLIP, train_byte_bpe
 
 TINY_DIM = 32
@@ -146,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] in {"-h", "--help"}:
         print(__doc__)
         return 0 if args and args[0] in {"-h", "--help"} else 2
-    print(write_tiny_model(Path(args[0]), full_size=full_size))
+    try:
+        print(write_tiny_model(Path(args[0]), full_size=full_size))
+    except VidsearchError as exc:  # PyTorch missing: one line with the install command
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
