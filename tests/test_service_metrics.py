@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -111,6 +112,34 @@ def test_metrics_follow_the_work(server: LiveServer) -> None:
     assert value(after, "http_request_duration_seconds_count", handler="/search") >= 4
     assert value(after, "http_response_size_bytes_sum", handler="/search") > 0
     assert "/metrics" not in {s.labels.get("handler") for s in after["http_requests_total"]}
+
+
+def handlers(found: dict[str, list]) -> set[str]:
+    return {s.labels["handler"] for s in found["http_requests_total"]}
+
+
+def test_unknown_paths_add_no_series(server: LiveServer) -> None:
+    """A few hundred made-up paths (one segment: Starlette redirects them to the seed route;
+    deeper: 404; methods no route takes: 405) leave the set of handler labels as it was, but
+    for the one label of unmatched requests; no path a client chose is in the scrape."""
+    rng = random.Random(17)
+    made_up = [f"/zz{rng.randrange(10**9)}" for _ in range(300)]
+    deeper = [f"{path}/x" for path in made_up[::2]]
+    before = samples(server.url)
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as http:
+        assert {http.get(path).status_code for path in made_up} == {307}
+        assert {http.get(path).status_code for path in deeper} == {404}
+        assert http.put("/search").status_code == 405
+    after = samples(server.url)
+    assert handlers(after) - handlers(before) <= {"unmatched"}
+    unmatched = [
+        sum(s.value for s in found["http_requests_total"] if s.labels["handler"] == "unmatched")
+        for found in (before, after)
+    ]
+    assert unmatched[1] - unmatched[0] == len(made_up) + len(deeper)
+    assert value(after, "http_requests_total", handler="/search", method="PUT") == 1
+    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    assert not [p for p in made_up if p in text]
 
 
 def test_every_dashboard_metric_is_exported(server: LiveServer) -> None:

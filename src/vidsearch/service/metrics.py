@@ -2,7 +2,9 @@
 vidsearch's own, in a registry per app so that several apps can live in one process (tests).
 
 HTTP (per handler): http_requests_total, http_request_duration_seconds (histogram),
-http_request_size_bytes, http_response_size_bytes.
+http_request_size_bytes, http_response_size_bytes. `handler` is the template of the route that
+answered (`/videos/{name}`); every request no route answered (404s, the slash redirects) is
+`handler="unmatched"`, so no URL can add a series.
 vidsearch: frames indexed, index size, search latency by stage, model load time, jobs.
 """
 
@@ -25,11 +27,14 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator import metrics as http_metrics
+from starlette.types import Scope
 
 REQUEST_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SEARCH_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 SEARCH_STAGES = ("encode", "vector_search", "total")
 JOB_RESULTS = ("done", "failed", "cancelled")
+UNMATCHED_HANDLER = "unmatched"  # the handler label of requests no route answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,18 @@ class _IndexCollector(Collector):
             "vidsearch_index_frames", "Frames (points) in the index", stats.frames
         )
         yield GaugeMetricFamily(
-            "vidsearch_index_bytes", "Disk size of the data directory's index", stats.bytes
+            "vidsearch_index_bytes",
+            "Bytes on disk (allocated blocks, as du counts them) of the index in the data "
+            "directory: catalog files, frame and dialogue shards, thumbnails",
+            stats.bytes,
         )
+
+
+def handler_label(scope: Scope) -> str:
+    """The template of the route that answered the request (Starlette leaves it in the
+    scope), or UNMATCHED_HANDLER: never the raw path, which a client chooses."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED_HANDLER
 
 
 class ServiceMetrics:
@@ -107,11 +122,21 @@ class ServiceMetrics:
 
     def instrument(self, app: FastAPI) -> None:
         """Per-route request count, latency and sizes, and the /metrics route."""
+        http = http_metrics.default(
+            latency_lowr_buckets=REQUEST_LATENCY_BUCKETS, registry=self.registry
+        )
+        assert http is not None  # None only when the metrics already exist in the registry
+
+        def by_route(info: http_metrics.Info) -> None:
+            # the instrumentator labels a slash redirect with its raw path: relabel after
+            # routing, from the route that answered
+            info.modified_handler = handler_label(info.request.scope)
+            http(info)
+
         Instrumentator(
             should_group_status_codes=True,
-            should_ignore_untemplated=False,
             excluded_handlers=["/metrics"],
             registry=self.registry,
-        ).instrument(app, latency_lowr_buckets=REQUEST_LATENCY_BUCKETS).expose(
+        ).add(by_route).instrument(app).expose(
             app, endpoint="/metrics", include_in_schema=True, tags=["monitoring"]
         )
