@@ -210,8 +210,14 @@ class Ingestor:
         catalog = self.store.catalog
         existing = catalog.by_id(info.content_id)
         if existing is not None and existing.complete:
-            if existing.path != info.path or existing.mtime_ns != info.mtime_ns:
-                catalog.update_location(existing.video_id, info.path, info.mtime_ns)
+            main = Path(existing.path)
+            if main != path and _unchanged(main, existing):
+                # a copy: the entry stays with the original, the copy's subtitles count too
+                if self.dialogue is not None:
+                    self.dialogue.remember_copy(existing.video_id, path)
+            elif existing.path != info.path or existing.mtime_ns != info.mtime_ns:
+                catalog.update_location(existing.video_id, info.path, info.mtime_ns)  # moved
+                main = path
             report = IngestReport(
                 str(path),
                 IngestStatus.SKIPPED,
@@ -220,8 +226,10 @@ class Ingestor:
                 duration=existing.duration,
                 seconds=time.perf_counter() - started,
             )
-            if self.dialogue is not None and not self.dialogue.is_current(existing.video_id, path):
-                self._index_dialogue(existing.video_id, path, report)  # subtitles added since
+            if self.dialogue is not None:
+                locations = self.dialogue.locations(existing.video_id, main)
+                if not self.dialogue.is_current(existing.video_id, locations):
+                    self._index_dialogue(existing.video_id, locations, report)  # added since
             self.progress.video_finished(report)
             return report
         if existing is not None and existing.sampling != self.sampling:
@@ -280,15 +288,18 @@ class Ingestor:
             time.perf_counter() - started,
         )
         if self.dialogue is not None:
-            self._index_dialogue(info.content_id, path, report)
+            locations = self.dialogue.locations(info.content_id, path)
+            self._index_dialogue(info.content_id, locations, report)
             report.seconds = time.perf_counter() - started
         self.progress.video_finished(report)
         return report
 
-    def _index_dialogue(self, video_id: str, path: Path, report: IngestReport) -> None:
+    def _index_dialogue(
+        self, video_id: str, locations: Sequence[Path], report: IngestReport
+    ) -> None:
         """The video's subtitles, once its frames are complete: problems are warnings."""
         assert self.dialogue is not None
-        dialogue = self.dialogue.index_video(video_id, path)
+        dialogue = self.dialogue.index_video(video_id, locations)
         report.cues = dialogue.cues
         report.warnings.extend(dialogue.warnings)
 
@@ -390,6 +401,15 @@ class Ingestor:
             and self.store.catalog.by_name(wanted) is None
         ):
             self.store.catalog.rename(info.content_id, wanted)
+
+
+def _unchanged(path: Path, record: VideoRecord) -> bool:
+    """Whether the file the catalog names is still there as it was indexed."""
+    try:
+        status = path.stat()
+    except OSError:
+        return False
+    return (status.st_size, status.st_mtime_ns) == (record.size, record.mtime_ns)
 
 
 def sampling_signature(config: SamplerConfig, decode_mode: DecodeMode) -> str:
