@@ -2,11 +2,13 @@
 
     python benchmarks/cli_commands.py [--baseline-src /path/to/other/checkout/src] [--runs 7]
 
-A tiny random CLIP (written offline) indexes a generated 18 s video once; then each command
-runs `--runs` times as a fresh process (`python -m vidsearch ...`), and the median wall time
-and peak RSS are printed. With `--baseline-src`, the same commands run with that checkout's
-`src` first on PYTHONPATH, alternating with this one, so both see the same machine state:
-that is how a refactor shows it costs nothing (`git worktree add /tmp/old <commit>`).
+A tiny random CLIP and a tiny sentence-transformers model (written offline) index a generated
+18 s video with English subtitles beside it once; then each command runs `--runs` times as a
+fresh process (`python -m vidsearch ...`), and the median wall time and peak RSS are printed,
+with the ratio of the default (hybrid: frames and subtitle lines) search to a visual one.
+With `--baseline-src`, the same commands run with that checkout's `src` first on PYTHONPATH,
+alternating with this one, so both see the same machine state: that is how a refactor shows
+it costs nothing (`git worktree add /tmp/old <commit>`).
 Prints a table and, last, one JSON line.
 """
 
@@ -27,12 +29,29 @@ SETUP = """
 import sys
 from pathlib import Path
 from vidsearch.testing.demo import write_demo_video
+from vidsearch.testing.tiny_bundles import write_tiny_sentence_model
 from vidsearch.testing.tiny_model import write_tiny_model
 write_tiny_model(Path(sys.argv[1]))
-write_demo_video(Path(sys.argv[2]))
+write_tiny_sentence_model(Path(sys.argv[2]))
+video = write_demo_video(Path(sys.argv[3]))
+video.with_suffix(".en.srt").write_text(sys.argv[4])
 """
+SUBTITLES = """1
+00:00:01,000 --> 00:00:03,000
+A dog runs across the yard.
+
+2
+00:00:05,000 --> 00:00:07,500
+Meet me at the old bridge.
+
+3
+00:00:10,000 --> 00:00:12,000
+The city is quiet tonight.
+"""
+HYBRID, VISUAL = "search (hybrid, the default)", "search (visual)"
 COMMANDS = {
-    "search (visual)": ["search", "a dog", "--mode", "visual"],
+    VISUAL: ["search", "a dog", "--mode", "visual"],
+    HYBRID: ["search", "a dog"],
     "search --json": ["search", "a dog", "--json"],
     "videos": ["videos"],
     "models": ["models"],
@@ -65,18 +84,24 @@ def main() -> None:
         root = Path(scratch)
         # in a child: this process stays small, and a child's peak RSS counts from its fork
         model, video = root / "tiny-clip", root / "videos" / "demo.mp4"
-        subprocess.run([sys.executable, "-c", SETUP, str(model), str(video)], check=True)
+        sentences = root / "tiny-sentences"
+        setup = [SETUP, str(model), str(sentences), str(video), SUBTITLES]
+        subprocess.run([sys.executable, "-c", *setup], check=True)
         env = os.environ | {
             "VIDSEARCH_HOME": str(root / "home"),
             "VIDSEARCH_MODEL": str(model),
+            "VIDSEARCH_DIALOGUE_MODEL": str(sentences),
             "VIDSEARCH_CACHE_DIR": str(root / "cache"),
         }
-        subprocess.run(
-            [sys.executable, "-m", "vidsearch", "index", str(video)],
+        indexed = subprocess.run(
+            [sys.executable, "-m", "vidsearch", "index", str(video), "--json"],
             env=env | {"PYTHONPATH": str(SRC)},
             check=True,
             capture_output=True,
         )
+        cues = json.loads(indexed.stdout)[0].get("cues")
+        if not cues:  # the hybrid figures would be a visual search's
+            sys.exit(f"the subtitles were not indexed: {indexed.stderr.decode()[-500:]}")
         figures: dict[str, dict[str, list[tuple[float, float]]]] = {}
         for _ in range(args.runs):
             for label, command in COMMANDS.items():
@@ -97,7 +122,21 @@ def main() -> None:
             cells.append(f"{wall:.2f} s / {rss:.0f} MB")
             result[label][tree] = {"wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1)}
         print(f"| {label} | " + " | ".join(cells) + " |")
-    print(json.dumps({"benchmark": "cli_commands", "load": round(load, 2), "results": result}))
+    ratios = {tree: _ratios(result[HYBRID][tree], result[VISUAL][tree]) for tree in trees}
+    for tree, ratio in ratios.items():
+        print(
+            f"{tree}: hybrid / visual = {ratio['wall']:.2f}x wall time, "
+            f"{ratio['peak_rss']:.2f}x peak RSS"
+        )
+    summary = {"benchmark": "cli_commands", "load": round(load, 2), "results": result}
+    print(json.dumps(summary | {"hybrid_over_visual": ratios}))
+
+
+def _ratios(hybrid: dict[str, float], visual: dict[str, float]) -> dict[str, float]:
+    return {
+        "wall": round(hybrid["wall_s"] / visual["wall_s"], 2),
+        "peak_rss": round(hybrid["peak_rss_mb"] / visual["peak_rss_mb"], 2),
+    }
 
 
 if __name__ == "__main__":
