@@ -19,8 +19,10 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from disk_support import du_bytes
 from service_support import serving
 from system_programs import require_program
+from vidsearch.config import DataDir
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import SceneSpan
 
@@ -30,12 +32,14 @@ PROMQL_WORDS |= {"or", "unless", "offset", "le", "inf", "nan"}
 
 
 @pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("metrics") / "home"
+
+
+@pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory,
-    tiny_model: Path,
-    standard_video: tuple[Path, list[SceneSpan]],
+    home: Path, tiny_model: Path, standard_video: tuple[Path, list[SceneSpan]]
 ) -> Iterator[LiveServer]:
-    home = tmp_path_factory.mktemp("metrics") / "home"
     with serving(home, tiny_model, standard_video[0]) as live:
         with httpx.Client(base_url=live.url, timeout=60) as http:
             assert http.get("/search", params={"q": "a scene"}).status_code == 200
@@ -116,6 +120,17 @@ def test_metrics_follow_the_work(server: LiveServer) -> None:
 
 def handlers(found: dict[str, list]) -> set[str]:
     return {s.labels["handler"] for s in found["http_requests_total"]}
+
+
+def test_index_bytes_is_the_size_on_disk(server: LiveServer, home: Path) -> None:
+    """What du says the index's parts take (Qdrant preallocates: the files' apparent size is
+    hundreds of times larger)."""
+    data_dir = DataDir(home)
+    parts = [data_dir.part(name) for name in DataDir.INDEX_PARTS if data_dir.part(name).exists()]
+    assert {data_dir.catalog, data_dir.frames_shard, data_dir.thumbnails} <= set(parts)
+    reported = value(samples(server.url), "vidsearch_index_bytes")
+    assert reported == du_bytes(parts)
+    assert reported >= du_bytes([data_dir.thumbnails]) + du_bytes([data_dir.catalog]) > 0
 
 
 def test_unknown_paths_add_no_series(server: LiveServer) -> None:

@@ -9,7 +9,6 @@ library's: the engine adds the timings, the empty-index answer and the uploads f
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from vidsearch.ingest import IngestReport, ProgressListener
 from vidsearch.library import Library
 from vidsearch.media.still import read_frame
 from vidsearch.search import EmptyIndexError, SearchResult
+from vidsearch.service.disk_usage import allocated_bytes
 from vidsearch.service.metrics import IndexStats, ServiceMetrics
 from vidsearch.types import FrameHit, SearchMode, VideoRecord
 
@@ -195,13 +195,8 @@ class Engine:
         if library is None:
             return None
         records = library.videos()
-        size = 0
-        for root, _, files in os.walk(self.settings.data_dir.frames_shard):
-            for name in files:
-                try:
-                    size += os.stat(os.path.join(root, name)).st_size
-                except OSError:
-                    pass  # a segment replaced while we walked
+        data_dir = self.settings.data_dir
+        size = allocated_bytes(data_dir.part(name) for name in data_dir.INDEX_PARTS)
         return IndexStats(len(records), sum(r.frames for r in records), size)
 
     # -- writes -----------------------------------------------------------------------
