@@ -18,6 +18,7 @@ from vidsearch.cli.failing import USAGE, errors, fail
 from vidsearch.cli.options import note, settings_from
 from vidsearch.data.records import Split
 from vidsearch.errors import ConfigError
+from vidsearch.text.language import language_name
 
 eval_app = typer.Typer(
     help="Measure retrieval quality: Recall@k with confidence intervals, moment accuracy.",
@@ -79,16 +80,13 @@ def _translator(spec: str | None, language: str):
     raise ConfigError(f"unknown translator {spec!r}: use shapes, dictionary:FILE or local:MODEL")
 
 
-def _log(name: str, params: dict[str, Any], report: dict[str, Any], files: list[Path],
-         uri: str | None, roles: tuple[str, ...] = ()) -> None:  # fmt: skip
-    """MLflow metrics are keyed by each result's role where given ("model", "baseline"), else
-    its label: labels are model references (paths, hub ids) that MLflow refuses as names."""
+def _log(name: str, params: dict[str, Any], metrics: dict[str, dict[str, float]],
+         files: list[Path], uri: str | None) -> None:  # fmt: skip
+    """`metrics` by role ("model", "baseline") or label: MLflow refuses model references
+    (paths, hub ids) as metric names, so retrieval keys them by role."""
     from vidsearch.evaluation.report import flatten, log_mlflow
 
-    labelled = report.get("metrics", {})
-    keys = [*roles, *list(labelled)[len(roles) :]]
-    metrics = flatten({key: labelled[label] for key, label in zip(keys, labelled, strict=True)})
-    run = log_mlflow(name, params, metrics, files, tracking_uri=uri)
+    run = log_mlflow(name, params, flatten(metrics), files, tracking_uri=uri)
     if run:
         typer.echo(f"logged to MLflow: run {run}", err=True)
 
@@ -112,7 +110,15 @@ def retrieval_command(
         str | None,
         typer.Option(help="For --baseline translate: shapes | dictionary:FILE | local:MODEL"),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Caption language: en, fa ...")] = "en",
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            "--language",
+            help="Caption language: en, fa ... [default: a caption file's by its script; "
+            "a dataset's English, else its only or main language]",
+        ),
+    ] = None,
     k: KOption = "1,5,10",
     images: Annotated[Path | None, typer.Option(help="Images folder (for a caption file)")] = None,
     split: Annotated[Split, typer.Option(help="Split to evaluate")] = Split.TEST,
@@ -139,9 +145,12 @@ def retrieval_command(
     encoders = []
     with errors():
         try:
-            test = loaders.load(dataset, images=images, split=split)
+            test = loaders.load(dataset, images=images, split=split, language=lang)
             if limit:
                 test = test.limit(limit)
+            if lang is None:
+                lang = test.main_language()
+                note(f"captions read as {language_name(lang)} (--lang to choose)")
             test = test.in_language(lang)
             main = _open_encoder(model, backend)
             encoders.append(main)
@@ -154,7 +163,8 @@ def retrieval_command(
             elif baseline:
                 other = _open_encoder(baseline, backend)
                 encoders.append(other)
-                contenders.append(Contender(baseline, other, BundleQueries(other)))
+                label = f"{baseline} (baseline)" if baseline == model else baseline
+                contenders.append(Contender(label, other, BundleQueries(other)))
             evaluator = RetrievalEvaluator(test, ks=ks)
             results = [evaluator(c, lang) for c in contenders]
         finally:
@@ -165,12 +175,25 @@ def retrieval_command(
         report.write_json(data, out / "retrieval.json"),
         _write(out / "retrieval.html", report.retrieval_html(data)),
     ]
-    _log("retrieval", {"dataset": dataset, "model": model, "baseline": baseline, "lang": lang},
-         data, files, mlflow, roles=("model", "baseline"))  # fmt: skip
+    roles = ("model", "baseline")[: len(data["results"])]
+    by_role = {
+        role: data["metrics"][r["label"]] for role, r in zip(roles, data["results"], strict=True)
+    }
+    params = {"dataset": dataset, "model": model, "baseline": baseline, "lang": lang}
+    _log("retrieval", params, by_role, files, mlflow)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"{test.name} ({lang}): {len(test.images)} images, {len(test.captions)} captions")
+    setup = data["setup"]
+    typer.echo(
+        f"{test.name} ({lang}): {setup['images']} images, {setup['captions']} captions"
+        + (
+            f" ({setup['queries']} distinct: identical captions are one query, any of their "
+            "images a hit)"
+            if setup["queries"] != setup["captions"]
+            else ""
+        )
+    )
     for r in data["results"]:
         t2i = "  ".join(
             f"{m} {v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
@@ -250,7 +273,8 @@ def moments_command(
         report.write_json(data, out / "moments.json"),
         _write(out / "moments.html", report.moments_html(data)),
     ]
-    _log("moments", {"videos": videos, "queries": queries, "model": model}, data, written, mlflow)
+    params = {"videos": videos, "queries": queries, "model": model}
+    _log("moments", params, data["metrics"], written, mlflow)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

@@ -97,7 +97,7 @@ def compare_models(
     if deciding_k < 1 or any(k < 1 for k in ks):
         raise EvaluationError(f"k must be positive, not {deciding_k} / {tuple(ks)}")
     metric = f"{DIRECTION} R@{deciding_k}"
-    test = loaders.load(Path(dataset), images=images, split=split)
+    test = loaders.load(Path(dataset), images=images, split=split, language=language)
     if limit:
         test = test.limit(limit)
     test = test.in_language(language)

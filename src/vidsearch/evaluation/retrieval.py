@@ -86,8 +86,8 @@ class RetrievalResult:
     label: str
     language: str
     ks: tuple[int, ...]
-    text_ranks: np.ndarray  # one per caption (text→image)
-    image_ranks: np.ndarray  # one per image (image→text)
+    text_ranks: np.ndarray  # one per distinct caption text (text→image)
+    image_ranks: np.ndarray  # one per image (image→text: any of its captions)
     accuracy: dict[int, float]  # the seed's Acc@k
     relevant_histogram: list[int] = field(default_factory=list)  # over HISTOGRAM_BINS
     irrelevant_histogram: list[int] = field(default_factory=list)
@@ -142,14 +142,14 @@ def score(
     ks: Sequence[int] = metrics.DEFAULT_KS,
     ties: metrics.TiePolicy = metrics.TiePolicy.PESSIMISTIC,
 ) -> RetrievalResult:
-    """Ranks and metrics from the embedded gallery and captions of `test`."""
-    if image_vectors.shape[0] != len(test.images) or text_vectors.shape[0] != len(test.captions):
-        raise EvaluationError("the vectors do not match the test set's images and captions")
+    """Ranks and metrics from the embedded gallery and queries of `test` (one vector per
+    distinct caption text, `test.queries`: identical captions are one query, and any of
+    their images is a hit)."""
+    if image_vectors.shape[0] != len(test.images) or text_vectors.shape[0] != len(test.queries):
+        raise EvaluationError("the vectors do not match the test set's images and queries")
     similarity = text_vectors.astype(np.float64) @ image_vectors.astype(np.float64).T
-    owner = np.array([c.image for c in test.captions], dtype=np.int64)
-    relevant = metrics.relevance(owner, len(test.images))
-    first = np.unique(owner, return_index=True)[1]  # each image's first caption: Acc@k pairs
-    pairs = similarity[first][:, np.unique(owner)]
+    relevant = test.relevance()
+    pairs = similarity[test.first_queries()]  # each image with its first caption: Acc@k
     positive, negative = similarity[relevant], similarity[~relevant]
     quantiles = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
     return RetrievalResult(
@@ -198,7 +198,7 @@ class RetrievalEvaluator:
             position = {image_id: i for i, image_id in enumerate(self.test.image_ids)}
             keep = [position[i] for i in test.image_ids]
             gallery = gallery[keep]
-        texts = contender.queries([c.text for c in test.captions], language)
+        texts = contender.queries(list(test.queries), language)
         return score(test, gallery, texts, label=contender.label, language=language, ks=self.ks)
 
 
@@ -236,6 +236,9 @@ def retrieval_report(
             "language": language,
             "images": len(test.images),
             "captions": len(test.captions),
+            "queries": len(test.queries),
+            "shared captions": int((test.relevance().sum(axis=1) > 1).sum()),
+            "identical captions": "one query; any image with that caption is a hit",
             "ties": "pessimistic",
             "bootstrap rounds": rounds,
         },
