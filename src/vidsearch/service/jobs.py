@@ -51,7 +51,7 @@ class Job:
     file: str
     path: Path
     state: JobState = JobState.QUEUED
-    frames_done: int = 0  # frames decoded so far
+    frames_done: int = 0  # frames of the file behind the decoder; frames_total once done
     frames_total: int = 0  # frames in the file (from its header, else duration x fps)
     frames_kept: int = 0  # sampled for the index
     frames_indexed: int = 0  # stored in the index when done
@@ -72,6 +72,16 @@ class Job:
             return 0.0
         return min(0.99, self.frames_done / self.frames_total)
 
+    def advance(self, position: float, decoded: int, kept: int) -> None:
+        """The decoder reached `position` seconds, having decoded `decoded` frames. The fast
+        decoder skips non-reference frames (half of a typical H.264 file), so the frames done
+        are counted by time; never fewer than those decoded."""
+        self.position, self.frames_kept = position, kept
+        passed = decoded
+        if self.duration > 0 and self.frames_total > 0:
+            passed = max(decoded, round(self.frames_total * min(1.0, position / self.duration)))
+        self.frames_done = passed
+
 
 class JobCancelled(Exception):  # noqa: N818 - not an error: a request to stop
     """Raised inside the indexing loop; not a VidsearchError, so nothing is rolled back."""
@@ -91,7 +101,7 @@ class _JobProgress:
             raise JobCancelled
 
     def video_progress(self, position: float, decoded: int, kept: int) -> None:
-        self.runner._update(self.job_id, position=position, frames_done=decoded, frames_kept=kept)
+        self.runner._advance(self.job_id, position, decoded, kept)
         if self.cancel.is_set():
             raise JobCancelled
 
@@ -185,6 +195,12 @@ class JobRunner:
                 for key, value in changes.items():
                     setattr(job, key, value)
 
+    def _advance(self, job_id: str, position: float, decoded: int, kept: int) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.advance(position, decoded, kept)
+
     def _finish(self, job_id: str, state: JobState, **changes: object) -> None:
         with self._lock:
             job = self._jobs[job_id]
@@ -244,14 +260,15 @@ class JobRunner:
             self._finish(job_id, JobState.FAILED, error=report.error, video=report.name or None)
             return
         self.metrics.frames_indexed.inc(report.encoded)
+        frames_total = max(frames_total, report.decoded)  # the header's count may fall short
         self._finish(
             job_id,
             JobState.DONE,
             video=report.name,
             result=report.status.value,
             frames_indexed=report.frames,
-            frames_done=report.decoded or frames_total,
-            frames_total=max(frames_total, report.decoded),
+            frames_done=frames_total,  # the whole file, decoded or skipped by the decoder
+            frames_total=frames_total,
             position=report.duration,
             duration=report.duration,
         )
