@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from vidsearch.cli import (
     catalog,
@@ -26,8 +28,38 @@ from vidsearch.cli import (
 )
 from vidsearch.cli.data import data_app
 
+# `vidsearch --help` lists the commands by how often people use them; any command not named
+# here comes after these, by name.
+HELP_ORDER = (
+    "index",
+    "search",
+    "videos",
+    "remove",
+    "serve",
+    "doctor",
+    "snapshot",
+    "restore",
+    "models",
+    "demo",
+    "export-onnx",
+    "data",
+    "train",
+    "eval",
+    "pipelines",
+    "mlflow-server",
+)
+
+
+class _ByUse(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        known = [name for name in HELP_ORDER if name in names]
+        return known + sorted(set(names) - set(known))
+
+
 app = typer.Typer(
     name="vidsearch",
+    cls=_ByUse,
     help="Find the moment in a video that a sentence describes.",
     no_args_is_help=True,
     add_completion=False,

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from vidsearch.cli.failing import FAILURE, errors, fail, print_error
-from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, open_library
+from vidsearch.cli.options import (
+    HomeOption,
+    JsonOption,
+    ModelOption,
+    open_library,
+    open_library_or_server,
+)
 from vidsearch.errors import VidsearchError
 from vidsearch.types import DecodeMode
 
@@ -57,7 +63,9 @@ def index_command(
     """Index videos: sample frames shot by shot, embed them, store them."""
     options = {"interval": interval, "batch_size": batch_size, "decode": decode}
     with errors():
-        report = _index(paths, home, model, workers=workers, shot_detector=shots, **options)
+        report = _index(
+            paths, home, model, beside_server=True, workers=workers, shot_detector=shots, **options
+        )
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     finish(report)
@@ -91,9 +99,19 @@ def _say_failed(report: IndexReport) -> None:
 
 
 def _index(
-    paths: list[Path], home: Path | None, model: str | None, **overrides: Any
+    paths: list[Path],
+    home: Path | None,
+    model: str | None,
+    *,
+    beside_server: bool = False,
+    **overrides: Any,
 ) -> IndexReport:
+    """Index with the library, or (`beside_server`) through the server that holds the index;
+    progress counts the video files the paths name."""
     from vidsearch.cli.progress import VideoProgress
+    from vidsearch.ingest import expand_paths
 
-    with open_library(home, model, **overrides) as library:
-        return library.index(paths, progress=VideoProgress())
+    progress = VideoProgress(list(expand_paths(paths)))
+    opening = open_library_or_server if beside_server else open_library
+    with opening(home, model, **overrides) as library:
+        return library.index(paths, progress=progress)
