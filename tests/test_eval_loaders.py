@@ -97,3 +97,47 @@ def test_unusable_inputs_fail_with_a_message(tmp_path: Path) -> None:
     karpathy.write_text(json.dumps({"images": [entry]}))
     with pytest.raises(EvaluationError, match="missing"):
         load(karpathy, images=tmp_path)
+
+
+def _karpathy(path: Path, captions: list[list[str]]) -> Path:
+    entries = [
+        {"filename": f"{i}.jpg", "split": "test", "sentences": [{"raw": t} for t in texts]}
+        for i, texts in enumerate(captions)
+    ]
+    path.write_text(json.dumps({"images": entries}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_persian_karpathy_file_is_persian_by_its_script(tmp_path: Path) -> None:
+    """Flickr30k-fa style: Karpathy's layout, Persian sentences (one English word mixed in,
+    and one caption in English: the majority decides)."""
+    images = _images(tmp_path / "images", ["0.jpg", "1.jpg"])
+    path = _karpathy(
+        tmp_path / "flickr30k_fa.json",
+        [["مردی در ساحل می‌دود", "a man running"], ["دو سگ در برف", "یک ماشین BMW قرمز"]],
+    )
+    test = load(path, images=images)
+    assert test.languages == ("fa",)
+    assert test.in_language("fa").captions == test.captions
+    forced = load(path, images=images, language="en")  # the flag wins over the script
+    assert forced.languages == ("en",) and len(forced.captions) == 4
+
+
+def test_coco_captions_take_the_flag_or_their_script(tmp_path: Path) -> None:
+    images = _images(tmp_path / "val", ["a.jpg"])
+    data = {
+        "images": [{"id": 0, "file_name": "a.jpg"}],
+        "annotations": [{"image_id": 0, "caption": "دو سگ در برف بازی می‌کنند"}],
+    }
+    path = tmp_path / "captions_val2017.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert load(path, images=images).languages == ("fa",)
+    assert load(path, images=images, language="ur").languages == ("ur",)
+
+
+def test_captions_without_letters_need_the_language(tmp_path: Path) -> None:
+    images = _images(tmp_path / "images", ["0.jpg"])
+    path = _karpathy(tmp_path / "digits.json", [["123", "۴۵۶"]])
+    with pytest.raises(EvaluationError, match="cannot tell the captions' language"):
+        load(path, images=images)
+    assert load(path, images=images, language="fa").languages == ("fa",)
