@@ -245,9 +245,29 @@ def test_stream_supports_ranges(
         assert_json_error(
             http.get("/videos/standard.mp4/stream", headers={"Range": bad}), 400, "Range"
         )
-    head = http.head("/videos/standard.mp4/stream")
-    assert head.status_code in (200, 405)
     assert_json_error(http.get("/videos/nope.mp4/stream"), 404, "nope.mp4")
+
+
+def test_head_on_a_stream_answers_the_headers(
+    http: httpx.Client, standard_video: tuple[Path, list[SceneSpan]]
+) -> None:
+    size = standard_video[0].stat().st_size
+    url = "/videos/standard.mp4/stream"
+    whole = http.head(url)
+    assert whole.status_code == 200 and whole.content == b""
+    assert whole.headers["content-length"] == str(size)
+    assert whole.headers["content-type"] == "video/mp4"
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["etag"] == http.get(url).headers["etag"]
+    part = http.head(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == b""
+    assert part.headers["content-range"] == f"bytes 100-199/{size}"
+    assert part.headers["content-length"] == "100"
+    outside = http.head(url, headers={"Range": f"bytes={size}-"})
+    assert outside.status_code == 416 and outside.content == b""
+    assert outside.headers["content-range"] == f"bytes */{size}"
+    assert http.head("/videos/nope.mp4/stream").status_code == 404
+    assert "head" in http.get("/openapi.json").json()["paths"]["/videos/{name}/stream"]
 
 
 def test_errors_are_json(http: httpx.Client) -> None:

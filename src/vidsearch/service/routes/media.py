@@ -23,20 +23,23 @@ Ctx = Annotated[ServiceContext, Depends(context)]
 THUMBNAIL_CACHE = "public, max-age=86400"  # named by content id and pts: never changes
 
 
-@router.get(
-    "/videos/{name}/stream",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"video/mp4": {}}, "description": "The whole file"},
-        206: {"description": "The requested byte range"},
-        **errors(400, 404),
-        416: {"description": "The range is outside the file"},
-    },
+STREAM_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"video/mp4": {}}, "description": "The whole file"},
+    206: {"description": "The requested byte range"},
+    **errors(400, 404),
+    416: {"description": "The range is outside the file"},
+}
+
+
+@router.get("/videos/{name}/stream", response_class=FileResponse, responses=STREAM_RESPONSES)
+@router.head(  # the headers (size, type, ranges) without the body: players and probes ask
+    "/videos/{name}/stream", response_class=FileResponse, responses=STREAM_RESPONSES
 )
 async def stream_video(
     request: Request, ctx: Ctx, name: Annotated[str, PathParam()]
 ) -> FileResponse:
-    """The video file, with `Range` support (`<video src>` can seek)."""
+    """The video file, with `Range` support (`<video src>` can seek); `HEAD` answers the
+    same headers without the body."""
     record = await run_in_threadpool(find_video, ctx, name)
     path = Path(record.path)
     try:
