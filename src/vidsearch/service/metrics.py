@@ -61,7 +61,8 @@ class _IndexCollector(Collector):
         yield GaugeMetricFamily(
             "vidsearch_index_bytes",
             "Bytes on disk (allocated blocks, as du counts them) of the index in the data "
-            "directory: catalog files, frame and dialogue shards, thumbnails",
+            "directory: catalog files, frame and dialogue shards, thumbnails (with a Qdrant "
+            "server, what it holds is not counted)",
             stats.bytes,
         )
 
