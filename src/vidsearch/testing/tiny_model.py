@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from vidsearch.encoders.torch_extra import require_torch
@@ -70,10 +72,25 @@ def write_tiny_model(
         config = _tiny_config(tokenizer, image_size)
     torch.manual_seed(seed)
     model = CLIPModel(config).eval()
-    model.save_pretrained(directory)
+    with _no_progress_bars():  # "Writing model shards": a bar for one file of a few KB
+        model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     write_preprocessor_config(directory, image_size)
     return directory
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers' tqdm bars off, then as they were."""
+    from transformers.utils import logging
+
+    enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            logging.enable_progress_bar()
 
 
 def write_tiny_onnx_towers(
