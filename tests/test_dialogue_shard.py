@@ -97,13 +97,13 @@ def test_cues_on_a_full_disk_are_refused_plainly_and_the_frames_stay(
         assert "free some space and run the command again" in message
         assert store.dialogue.count() == film.cues  # nothing written, nothing lost
         # the indexer turns it into a warning; the video's frames are untouched
-        report = DialogueIndexer(store, dialogue).index_video(film.video_id, film.path)
+        report = DialogueIndexer(store, dialogue).index_video(film.video_id, [film.path])
         assert report.cues == 0
         assert [w for w in report.warnings if "not enough free disk space" in w] == report.warnings
         assert len(report.warnings) == 1
         assert store.vectors.count(film.video_id) == film.frames
     with IndexStore(film.home) as store:  # space is back: the dialogue is indexed again
-        report = DialogueIndexer(store, dialogue).index_video(film.video_id, film.path)
+        report = DialogueIndexer(store, dialogue).index_video(film.video_id, [film.path])
         assert (report.cues, report.warnings) == (film.cues, [])
         assert store.vectors.count() == film.frames
 
@@ -129,7 +129,7 @@ def test_a_damaged_dialogue_shard_is_named_with_the_doctor_and_the_frames_stay(
         message = str(damaged.value)
         assert message.startswith(f"cannot open the dialogue index at {shard}")
         assert "`vidsearch doctor --repair`" in message
-        report = DialogueIndexer(store, dialogue).index_video(film.video_id, film.path)
+        report = DialogueIndexer(store, dialogue).index_video(film.video_id, [film.path])
         assert report.cues == 0 and len(report.warnings) == 1
         assert report.warnings[0].startswith("dialogue not indexed: cannot open the dialogue")
         assert store.vectors.count(film.video_id) == film.frames

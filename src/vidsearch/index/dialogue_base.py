@@ -11,6 +11,11 @@ Each cue is one point with
 Its payload also places the cue on the frame index: the shot its middle falls in and the
 stored frame nearest to it (the moment's thumbnail). Point ids derive from the video, the
 cue's start and its position, so indexing a video again overwrites its cues.
+
+Words and phrases need no neural model, meaning does: an index made while the sentence
+encoder could not be loaded is *words-only* (`dim` 0, `WORDS_ONLY_DIM`): its points have no
+`meaning` vector and `search_meaning` finds nothing. A cue stored while the encoder is missing
+has no `vector` (`CuePoint.vector` None) even in a full index: it is found by its words only.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from vidsearch.types import DialogueHit
 CUE_NAMESPACE = uuid.UUID("2b7f0c55-3d64-4c9e-a0f1-5a8e61d9c0b3")
 MEANING = "meaning"  # the dense vector's name
 WORDS = "words"  # the sparse vector's name
+WORDS_ONLY_DIM = 0  # the dim of a dialogue index without sentence vectors
 VIDEO_FIELD = "video_id"
 TEXT_FIELD = "search_text"
 
@@ -53,7 +59,7 @@ class CuePoint:
     shot_end: float
     anchor_pts: int | None
     anchor_timestamp: float | None
-    vector: np.ndarray
+    vector: np.ndarray | None  # the sentence vector; None: searchable by its words only
     words: SparseTerms
 
     @property
@@ -97,8 +103,16 @@ def hit_from_payload(point_id: object, payload: dict, score: float) -> DialogueH
 
 
 def check_cues(cues: Sequence[CuePoint], dim: int) -> None:
-    """Every cue's sentence vector fits the index, checked before anything is written."""
+    """Every cue's sentence vector (if it has one) fits the index, checked before anything is
+    written: a words-only index takes none."""
     for cue in cues:
+        if cue.vector is None:
+            continue
+        if dim == WORDS_ONLY_DIM:
+            raise IndexError_(
+                "a sentence vector does not fit a words-only dialogue index (made while the "
+                "sentence encoder could not be loaded)"
+            )
         if cue.vector.shape != (dim,):
             raise IndexError_(
                 f"sentence vector of shape {cue.vector.shape} does not fit a {dim}-d dialogue index"
@@ -120,7 +134,9 @@ class DialogueIndex(Protocol):
     sizes with `check_cues` and `meaning_vector` before anything reaches Qdrant."""
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """The sentence vectors' size; `WORDS_ONLY_DIM` (0): the index has none."""
+        ...
 
     def upsert(self, cues: Sequence[CuePoint]) -> None: ...
 
@@ -132,7 +148,8 @@ class DialogueIndex(Protocol):
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
-        """Cues nearest in meaning (cosine), only those containing every phrase."""
+        """Cues nearest in meaning (cosine), only those containing every phrase (none in a
+        words-only index)."""
         ...
 
     def search_words(

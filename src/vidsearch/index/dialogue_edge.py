@@ -2,6 +2,7 @@
 
 A shard of its own because its dense vectors come from a sentence encoder with its own size,
 next to a sparse BM25 vector; the frame shard keeps its one unnamed image vector untouched.
+A words-only shard (dim 0) has the sparse vector alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from vidsearch.index.dialogue_base import (
     TEXT_FIELD,
     VIDEO_FIELD,
     WORDS,
+    WORDS_ONLY_DIM,
     CuePoint,
     check_cues,
     hit_from_payload,
@@ -40,6 +42,10 @@ def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> qe.Filte
     return qe.Filter(must=must) if must else None
 
 
+def _size(dim: int) -> str:
+    return "no sentence vectors" if dim == WORDS_ONLY_DIM else f"{dim}-d sentence vectors"
+
+
 def text_index_params() -> qe.TextIndexParams:
     return qe.TextIndexParams(
         tokenizer=qe.TokenizerType.Multilingual, lowercase=True, phrase_matching=True
@@ -47,7 +53,8 @@ def text_index_params() -> qe.TextIndexParams:
 
 
 class EdgeDialogueIndex:
-    """Cues with a `meaning` (dense, cosine) and a `words` (sparse BM25, IDF) vector."""
+    """Cues with a `meaning` (dense, cosine; none when `dim` is 0) and a `words` (sparse BM25,
+    IDF) vector."""
 
     def __init__(self, path: Path, dim: int) -> None:
         self.path = path
@@ -56,11 +63,16 @@ class EdgeDialogueIndex:
             stored = self._stored_dim(path)
             if stored is not None and stored != dim:
                 raise IndexError_(
-                    f"the dialogue index at {path} holds {stored}-d sentence vectors, not "
-                    f"{dim}-d: it was built with another dialogue model"
+                    f"the dialogue index at {path} holds {_size(stored)}, not {_size(dim)}: "
+                    "it was built with another dialogue model"
                 )
+        dense = (
+            {}
+            if dim == WORDS_ONLY_DIM
+            else {MEANING: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)}
+        )
         config = qe.EdgeConfig(
-            vectors={MEANING: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            vectors=dense,
             sparse_vectors={WORDS: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
         self._shard, created = open_shard(path, config, "dialogue index")
@@ -79,8 +91,10 @@ class EdgeDialogueIndex:
     @staticmethod
     def _stored_dim(path: Path) -> int | None:
         try:
-            data = json.loads((path / "edge_config.json").read_text())
-            return int(data["vectors"][MEANING]["size"])
+            vectors = json.loads((path / "edge_config.json").read_text())["vectors"]
+            if MEANING not in vectors:
+                return WORDS_ONLY_DIM
+            return int(vectors[MEANING]["size"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -90,7 +104,7 @@ class EdgeDialogueIndex:
             return
         points = []
         for cue in cues:
-            vector: dict = {MEANING: cue.vector.tolist()}
+            vector: dict = {} if cue.vector is None else {MEANING: cue.vector.tolist()}
             if cue.words:
                 vector[WORDS] = qe.SparseVector(list(cue.words.indices), list(cue.words.values))
             points.append(qe.Point(id=cue.point_id, vector=vector, payload=cue.payload()))
@@ -113,6 +127,8 @@ class EdgeDialogueIndex:
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
+        if self._dim == WORDS_ONLY_DIM:
+            return []
         query = qe.Query.Nearest(meaning_vector(vector, self._dim), using=MEANING)
         return self._query(query, limit, video_ids, phrases)
 

@@ -3,7 +3,8 @@
 The same points as the embedded `EdgeDialogueIndex`: a named dense vector `meaning`, a named
 sparse vector `words` with the IDF modifier (the term weights come from Qdrant's BM25 model on
 the client, so both backends hold the same ids and weights), a full-text index with phrase
-matching on `search_text` and a keyword index on `video_id`.
+matching on `search_text` and a keyword index on `video_id`. A words-only collection (dim 0)
+has the sparse vector alone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from vidsearch.index.dialogue_base import (
     TEXT_FIELD,
     VIDEO_FIELD,
     WORDS,
+    WORDS_ONLY_DIM,
     CuePoint,
     check_cues,
     hit_from_payload,
@@ -50,6 +52,10 @@ def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> models.F
     return models.Filter(must=must) if must else None
 
 
+def _size(dim: int) -> str:
+    return f"no '{MEANING}' vectors" if dim == WORDS_ONLY_DIM else f"{dim}-d '{MEANING}' vectors"
+
+
 class QdrantDialogueIndex:
     """Cues in one Qdrant collection; the client is not owned."""
 
@@ -62,11 +68,16 @@ class QdrantDialogueIndex:
         with self._errors:
             if not client.collection_exists(collection):
                 try:
+                    dense = (
+                        {}
+                        if dim == WORDS_ONLY_DIM
+                        else {
+                            MEANING: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                        }
+                    )
                     client.create_collection(
                         collection,
-                        vectors_config={
-                            MEANING: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                        },
+                        vectors_config=dense,
                         sparse_vectors_config={
                             WORDS: models.SparseVectorParams(modifier=models.Modifier.IDF)
                         },
@@ -76,11 +87,11 @@ class QdrantDialogueIndex:
                         raise
             params = client.get_collection(collection).config.params.vectors
             stored = params.get(MEANING) if isinstance(params, dict) else None
-            if stored is None or stored.size != dim:
-                size = stored.size if stored is not None else "no"
+            stored_dim = WORDS_ONLY_DIM if stored is None else stored.size
+            if stored_dim != dim or (params and not isinstance(params, dict)):
                 raise IndexError_(
-                    f"the collection '{collection}' at {where} holds {size} '{MEANING}' vectors, "
-                    f"not {dim}-d ones: it was built with another dialogue model"
+                    f"the collection '{collection}' at {where} holds {_size(stored_dim)}, not "
+                    f"{_size(dim)}: it was built with another dialogue model"
                 )
             client.create_payload_index(
                 collection, VIDEO_FIELD, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
@@ -113,7 +124,7 @@ class QdrantDialogueIndex:
             return
         points = []
         for cue in cues:
-            vector: dict = {MEANING: cue.vector.tolist()}
+            vector: dict = {} if cue.vector is None else {MEANING: cue.vector.tolist()}
             if cue.words:
                 vector[WORDS] = models.SparseVector(
                     indices=list(cue.words.indices), values=list(cue.words.values)
@@ -146,6 +157,8 @@ class QdrantDialogueIndex:
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
     ) -> list[DialogueHit]:
+        if self._dim == WORDS_ONLY_DIM:
+            return []
         query = meaning_vector(vector, self._dim)
         return self._query(query, MEANING, limit, video_ids, phrases)
 

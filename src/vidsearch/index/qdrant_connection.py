@@ -121,6 +121,13 @@ class QdrantConnection:
             self.client, self.collection + DIALOGUE_SUFFIX, dim, where=self.where
         )
 
+    def drop_dialogue(self) -> None:
+        """Delete `<collection>_dialogue` and its cues (a words-only one, to make it anew)."""
+        name = self.collection + DIALOGUE_SUFFIX
+        with QdrantErrors(self.where):
+            if self.client.collection_exists(name):
+                self.client.delete_collection(name)
+
     def close(self) -> None:
         self.client.close()
 

@@ -9,6 +9,7 @@ data directory.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from vidsearch.config import DataDir
 from vidsearch.errors import IndexError_, ModelMismatchError
 from vidsearch.index.base import VectorIndex, VideoCatalog
 from vidsearch.index.catalog import Catalog
-from vidsearch.index.dialogue_base import DialogueIndex
+from vidsearch.index.dialogue_base import WORDS_ONLY_DIM, DialogueIndex
 from vidsearch.index.guarded import open_edge_dialogue, open_edge_index
 from vidsearch.index.lock import IndexLock
 from vidsearch.index.space import SpaceGuard
@@ -32,6 +33,8 @@ META_DIM = "dim"
 META_DIALOGUE_IDENTITY = "dialogue_model_identity"
 META_DIALOGUE_REF = "dialogue_model_ref"
 META_DIALOGUE_DIM = "dialogue_dim"
+DROPPED_SUFFIX = ".dropped"  # a dialogue shard on its way out, renamed first
+WORDS_ONLY_IDENTITY = "words-only"  # the dialogue identity of an index without sentence vectors
 
 
 class IndexStore:
@@ -127,25 +130,67 @@ class IndexStore:
     def dialogue_model_ref(self) -> str | None:
         return self.catalog.get_meta(META_DIALOGUE_REF)
 
-    def bind_dialogue_model(self, identity: str, ref: str, dim: int) -> None:
-        """Tie the dialogue index to its sentence encoder, or check that it is this one."""
-        stored = self.catalog.get_meta(META_DIALOGUE_IDENTITY)
-        if stored is None:
+    def bind_dialogue_model(self, identity: str, ref: str, dim: int) -> bool:
+        """Tie the dialogue index to its sentence encoder, or check that it is this one.
+        Over a words-only index (`bind_dialogue_words`) it upgrades: the words-only cues are
+        deleted, for the indexer to store them again with their meaning. Whether it did."""
+        stored_dim = self.catalog.get_meta(META_DIALOGUE_DIM)
+        if stored_dim is None or int(stored_dim) == WORDS_ONLY_DIM:
+            upgrade = stored_dim is not None
+            if upgrade:  # shard first: an interruption leaves a words-only index, no shard
+                self._drop_dialogue()
             self.catalog.set_meta(META_DIALOGUE_IDENTITY, identity)
             self.catalog.set_meta(META_DIALOGUE_REF, ref)
-            self.catalog.set_meta(META_DIALOGUE_DIM, str(dim))
-            return
+            self.catalog.set_meta(META_DIALOGUE_DIM, str(dim))  # last: the dim decides
+            return upgrade
+        stored = self.catalog.get_meta(META_DIALOGUE_IDENTITY)
         if stored != identity:
             raise ModelMismatchError(
                 f"the dialogue in {self.where} was indexed with the sentence encoder "
                 f"'{self.dialogue_model_ref}' ({stored}), not '{ref}' ({identity}); set "
                 f"VIDSEARCH_DIALOGUE_MODEL='{self.dialogue_model_ref}'"
             )
+        return False
+
+    def bind_dialogue_words(self) -> None:
+        """Make a words-only dialogue index (cues searchable by their words and phrases, not
+        their meaning) unless there is one of either kind: for cues stored while the sentence
+        encoder cannot be loaded."""
+        if self.catalog.get_meta(META_DIALOGUE_DIM) is None:
+            self.catalog.set_meta(META_DIALOGUE_IDENTITY, WORDS_ONLY_IDENTITY)
+            self.catalog.set_meta(META_DIALOGUE_DIM, str(WORDS_ONLY_DIM))
 
     @property
     def has_dialogue(self) -> bool:
         """Whether any video's subtitles were ever indexed here."""
         return self.catalog.get_meta(META_DIALOGUE_DIM) is not None
+
+    @property
+    def dialogue_has_meaning(self) -> bool:
+        """Whether the dialogue index holds sentence vectors (False: none, or words-only)."""
+        dim = self.catalog.get_meta(META_DIALOGUE_DIM)
+        return dim is not None and int(dim) != WORDS_ONLY_DIM
+
+    def _drop_dialogue(self) -> None:
+        """Delete the dialogue shard (or collection) and every cue in it."""
+        with self._vectors_opening:
+            if self._dialogue is not None:
+                self._dialogue.close()
+                self._dialogue = None
+            if self.server is not None:
+                self.server.drop_dialogue()
+                return
+            shard = self.data_dir.dialogue_shard
+            dropped = shard.with_name(shard.name + DROPPED_SUFFIX)
+            shutil.rmtree(dropped, ignore_errors=True)  # one an interruption left
+            if shard.exists():
+                try:
+                    shard.rename(dropped)  # at once: never a half-deleted shard where one is read
+                except OSError as exc:
+                    raise IndexError_(
+                        f"cannot replace the dialogue index at {shard}: {exc}"
+                    ) from None
+                shutil.rmtree(dropped, ignore_errors=True)
 
     @property
     def dialogue(self) -> DialogueIndex:
