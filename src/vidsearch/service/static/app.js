@@ -1,4 +1,5 @@
-// vidsearch web page: search, play a moment, upload with progress. Plain JS, no build step.
+// vidsearch web page: search by words or a picture, play a moment from what matched, the
+// library (delete with the key), upload with progress. Plain JS, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -38,35 +39,124 @@ async function errorMessage(response) {
 }
 
 // -- search -----------------------------------------------------------------------------
-async function search(event) {
+function showStatus(...parts) {
+  $("status").replaceChildren(...parts);
+}
+
+// A query inside « »: <bdi> isolates it, so a right-to-left query stays between its marks.
+function quoted(text) {
+  const query = document.createElement("bdi");
+  query.textContent = text;
+  return ["«", query, "»"];
+}
+
+async function runSearch(request) {
+  showStatus("Searching…");
+  $("results").replaceChildren();
+  try {
+    const response = await fetch(request.url, { ...request.init, headers: headers() });
+    if (!response.ok) {
+      showStatus(`Error: ${await errorMessage(response)}`);
+      return;
+    }
+    render(await response.json());
+  } catch (err) {
+    showStatus(`The server did not answer (${err.message}).`);
+  }
+}
+
+function search(event) {
   event.preventDefault();
   const query = $("q").value.trim();
   if (!query) return;
+  clearImage();
   const params = new URLSearchParams({ q: query, top_k: $("top-k").value });
   if ($("mode").value) params.set("mode", $("mode").value);
-  $("status").textContent = "Searching…";
-  $("results").replaceChildren();
-  try {
-    const response = await fetch(`/search?${params}`, { headers: headers() });
-    if (!response.ok) {
-      $("status").textContent = `Error: ${await errorMessage(response)}`;
+  runSearch({ url: `/search?${params}`, init: {} });
+}
+
+// -- search by picture: pick, drop or paste -----------------------------------------------
+function isImage(file) {
+  return file && file.type.startsWith("image/");
+}
+
+function clearImage() {
+  const preview = $("image-preview");
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.removeAttribute("src");
+  $("image-query").hidden = true;
+  $("image-file").value = "";
+}
+
+function searchImage(file) {
+  if (!isImage(file)) {
+    showStatus("Not a picture: drop or paste an image (JPEG, PNG, WebP…).");
+    return;
+  }
+  clearImage();
+  $("image-preview").src = URL.createObjectURL(file);
+  $("image-name").textContent = file.name || "pasted picture";
+  $("image-query").hidden = false;
+  const form = new FormData();
+  form.append("image", file, file.name || "pasted.png");
+  const params = new URLSearchParams({ top_k: $("top-k").value });
+  runSearch({ url: `/search?${params}`, init: { method: "POST", body: form } });
+}
+
+function firstImage(transfer) {
+  return [...(transfer?.files || [])].find(isImage);
+}
+
+function acceptDrops() {
+  const form = $("search-form");
+  document.addEventListener("dragover", (event) => {
+    if (![...event.dataTransfer.types].includes("Files")) return;
+    event.preventDefault(); // lets the drop happen here instead of opening the file
+    form.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (event.relatedTarget === null) form.classList.remove("dropping");
+  });
+  document.addEventListener("drop", (event) => {
+    form.classList.remove("dropping");
+    const files = event.dataTransfer?.files;
+    if (!files?.length) return;
+    event.preventDefault(); // never navigate away to the dropped file
+    if (event.target.closest?.("#upload-form")) {
+      $("file").files = files; // a video for the upload form
       return;
     }
-    const result = await response.json();
-    render(result);
-  } catch (err) {
-    $("status").textContent = `The server did not answer (${err.message}).`;
-  }
+    searchImage(firstImage(event.dataTransfer) || files[0]);
+  });
+  document.addEventListener("paste", (event) => {
+    const file = firstImage(event.clipboardData);
+    if (!file) return; // text pastes into the box as usual
+    event.preventDefault();
+    searchImage(file);
+  });
+  $("image-file").addEventListener("change", () => {
+    const file = $("image-file").files[0];
+    if (file) searchImage(file);
+  });
+  $("image-clear").addEventListener("click", clearImage);
+}
+
+// Where clicking a moment plays from: the matched line's start when a line matched, else the
+// best frame. Not `start`: a moment spans its whole shot, so a line spoken at 0:09 in a shot
+// that begins at 0:00 would play from 0:00.
+function playFrom(moment) {
+  const line = (moment.dialogue || [])[0];
+  if (line && moment.why !== "frame") return line.start;
+  return moment.timestamp;
 }
 
 function render(result) {
   const count = result.moments.length;
-  const query = document.createElement("bdi"); // keeps a right-to-left query in its place
-  query.textContent = result.query;
-  $("status").replaceChildren(
-    count ? `${count} moment${count > 1 ? "s" : ""} for «` : "No moments for «",
-    query,
-    count ? `» (${result.took_ms} ms)` : "». Upload a video below, or try other words.",
+  const like = $("image-query").hidden ? "for" : "like";
+  showStatus(
+    count ? `${count} moment${count > 1 ? "s" : ""} ${like} ` : `No moments ${like} `,
+    ...quoted(result.query),
+    count ? ` (${result.took_ms} ms)` : ". Upload a video below, or try other words.",
   );
   const template = $("moment-template");
   const cards = result.moments.map((moment) => {
@@ -76,9 +166,15 @@ function render(result) {
     img.alt = `${moment.video} at ${clock(moment.timestamp)}`;
     card.querySelector(".video").textContent = moment.video;
     card.querySelector(".time").textContent = `${clock(moment.start)} – ${clock(moment.end)}`;
+    card.querySelector(".at").textContent = `frame ${clock(moment.timestamp)}`;
     card.querySelector(".score").textContent = `score ${moment.score.toFixed(3)}`;
     showLine(card, moment);
+    const from = playFrom(moment);
+    card.title = `Play from ${clock(from)}`;
     card.dataset.start = String(moment.start);
+    card.dataset.end = String(moment.end);
+    card.dataset.timestamp = String(moment.timestamp);
+    card.dataset.playFrom = String(from);
     card.dataset.video = moment.video;
     card.addEventListener("click", () => play(moment, card));
     return card;
@@ -104,12 +200,13 @@ function showLine(card, moment) {
 function play(moment, card) {
   const player = $("player");
   const src = moment.play_url.split("#")[0];
+  const from = playFrom(moment);
   document.querySelectorAll(".moment.playing").forEach((c) => c.classList.remove("playing"));
   card.classList.add("playing");
   $("player-section").hidden = false;
-  $("now-playing").textContent = `${moment.video} from ${clock(moment.start)}`;
+  $("now-playing").textContent = `${moment.video} from ${clock(from)}`;
   const seek = () => {
-    player.currentTime = moment.start;
+    player.currentTime = from;
     player.play().catch(() => {}); // autoplay may be refused; the position is still right
   };
   if (player.dataset.src === src && player.readyState >= 1) {
@@ -117,9 +214,99 @@ function play(moment, card) {
   } else {
     player.dataset.src = src;
     player.addEventListener("loadedmetadata", seek, { once: true });
-    player.src = moment.play_url; // the #t= fragment starts it at the moment too
+    player.src = `${src}#t=${from.toFixed(3)}`; // starts there even before the seek
   }
   player.scrollIntoView({ behavior: "smooth", block: "nearest" });
+}
+
+// -- library ------------------------------------------------------------------------------
+const CONFIRM_MS = 4000;
+
+function subtitleFacts(video) {
+  // `subtitle_lines` (cues indexed for the video) is shown where the server reports it.
+  if (typeof video.subtitle_lines !== "number") return null;
+  const n = video.subtitle_lines;
+  return n ? `${n} subtitle line${n > 1 ? "s" : ""}` : "no subtitles";
+}
+
+function videoRow(video) {
+  const row = $("video-template").content.firstElementChild.cloneNode(true);
+  row.dataset.name = video.name;
+  row.dataset.complete = String(video.complete);
+  row.querySelector(".name").textContent = video.name;
+  row.querySelector(".duration").textContent = clock(video.duration);
+  row.querySelector(".frames").textContent = `${video.frames} frames`;
+  const subtitles = subtitleFacts(video);
+  if (subtitles !== null) {
+    row.querySelector(".subtitles").textContent = subtitles;
+    row.querySelector(".subtitles").hidden = false;
+  }
+  const state = row.querySelector(".state");
+  state.textContent = video.complete ? "complete" : "still indexing";
+  state.classList.toggle("incomplete", !video.complete);
+  const button = row.querySelector(".delete");
+  button.addEventListener("click", () => askDelete(video.name, button));
+  return row;
+}
+
+async function loadLibrary() {
+  try {
+    const response = await fetch("/videos", { headers: headers() });
+    if (!response.ok) {
+      $("library-status").textContent = `Error: ${await errorMessage(response)}`;
+      return;
+    }
+    const { videos } = await response.json();
+    $("library").replaceChildren(...videos.map(videoRow));
+    const n = videos.length;
+    $("library-status").textContent = n
+      ? `${n} video${n > 1 ? "s" : ""} indexed.`
+      : "No videos yet: add one below.";
+  } catch (err) {
+    $("library-status").textContent = `The server did not answer (${err.message}).`;
+  }
+}
+
+// The first click arms the button, a second one within CONFIRM_MS deletes.
+function disarm(button) {
+  clearTimeout(Number(button.dataset.timer));
+  button.dataset.armed = "false";
+  button.textContent = "Delete";
+}
+
+function askDelete(name, button) {
+  if (button.dataset.armed !== "true") {
+    button.dataset.armed = "true";
+    button.textContent = "Delete for good?";
+    button.dataset.timer = String(setTimeout(() => disarm(button), CONFIRM_MS));
+    return;
+  }
+  disarm(button);
+  deleteVideo(name);
+}
+
+async function deleteVideo(name) {
+  const key = apiKey();
+  const status = $("library-status");
+  if (!key) {
+    status.textContent = "Deleting needs the API key: type it in the field under “Add a video”.";
+    return;
+  }
+  try {
+    const response = await fetch(`/videos/${encodeURIComponent(name)}`, {
+      method: "DELETE",
+      headers: { "X-API-Key": key },
+    });
+    if (!response.ok) {
+      status.textContent = `Not deleted: ${await errorMessage(response)}`;
+      return;
+    }
+    rememberKey(key);
+    await loadLibrary();
+    status.textContent = `Deleted ${name}.`;
+  } catch (err) {
+    status.textContent = `The server did not answer (${err.message}).`;
+  }
 }
 
 // -- uploading ----------------------------------------------------------------------------
@@ -180,6 +367,7 @@ async function follow(jobId) {
     const what = job.result === "skipped" ? "was already indexed" : "is searchable";
     showUpload(`Done: ${job.video} ${what} (${job.frames_indexed} frames).`, 100);
     $("upload-progress").dataset.state = "done";
+    loadLibrary();
     return;
   }
   if (job.state === "failed" || job.state === "cancelled") {
@@ -194,7 +382,10 @@ async function follow(jobId) {
 document.addEventListener("DOMContentLoaded", () => {
   $("search-form").addEventListener("submit", search);
   $("upload-form").addEventListener("submit", upload);
+  $("library-refresh").addEventListener("click", loadLibrary);
+  acceptDrops();
   const stored = localStorage.getItem(KEY_STORE);
   if (stored) $("api-key").value = stored;
   $("q").focus();
+  loadLibrary();
 });
