@@ -111,6 +111,12 @@ CASES = {
     "dataset-persian": ("dataset", ["--lang", "fa"], {"language": "fa", "images": 6}),
     "train-split": ("en", ["--split", "train"], {"images": 2, "captions": 2}),
     "limit": ("en", ["--limit", "3"], {"images": 3, "captions": 6}),
+    "first-captions": ("en", ["--captions", "first"], {"captions": 6, "queries": 5}),
+    "dataset-persian-first": (
+        "dataset",
+        ["--lang", "fa", "--captions", "first"],
+        {"language": "fa", "captions": 6, "queries": 5},
+    ),
     "k-rounds-seed": ("en", ["--k", "2,1", "--rounds", "150", "--seed", "7"], {}),
     "baseline-itself": ("en", ["--baseline", "{model}"], {}),
     "baseline-translate-dictionary": (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from vidsearch.data import Dataset, Split
@@ -37,9 +38,10 @@ def test_a_caption_shared_by_two_images_is_one_query_and_either_image_is_a_hit()
     assert result.image_ranks.tolist() == [1, 1, 1]  # every image's caption is first for it
 
 
-def test_eval_retrieval_and_train_proof_count_alike(tmp_path: Path) -> None:
+@pytest.mark.parametrize("choice", list(CaptionChoice))
+def test_eval_retrieval_and_train_proof_count_alike(tmp_path: Path, choice: CaptionChoice) -> None:
     """Same split, same vectors: the evaluation's Recall@k is the training runs' (the rule
-    `train proof` reports), with captions that several images share."""
+    `train proof` reports, on first captions), with captions that several images share."""
     texts = ["a red circle", "a blue square", "a red circle", "a green triangle", "a blue square"]
     texts += ["a white circle", "a red circle"]
     with Dataset.open(tmp_path / "ds", writable=True, create=True) as dataset:
@@ -51,7 +53,10 @@ def test_eval_retrieval_and_train_proof_count_alike(tmp_path: Path) -> None:
                 dataset.upsert_caption(CaptionRecord(f"x-{i}", "en", "x", 1, f"picture {i}"))
     rng = np.random.default_rng(3)
     test = load_dataset(tmp_path / "ds", Split.TEST, "en")
+    if choice is CaptionChoice.FIRST:
+        test = test.first_captions()
     image_vectors = dict(zip(test.image_ids, _unit(rng.normal(size=(7, 16))), strict=True))
+    assert len(test.captions) == (7 if choice is CaptionChoice.FIRST else 10)
     text_vectors = dict(
         zip(test.queries, _unit(rng.normal(size=(len(test.queries), 16))), strict=True)
     )
@@ -66,13 +71,15 @@ def test_eval_retrieval_and_train_proof_count_alike(tmp_path: Path) -> None:
         ks=ks,
     )
     with Dataset.open(tmp_path / "ds") as dataset:
-        pairs = load_pairs(dataset, split="test", language="en", captions=CaptionChoice.ALL)
+        pairs = load_pairs(dataset, split="test", language="en", captions=choice)
     retrieval = pairs.retrieval()
     theirs = retrieval.recall(
         np.stack([text_vectors[t] for t in retrieval.queries]),
         np.stack([image_vectors[i] for i in pairs.image_ids]),
         ks,
     )
-    assert len(retrieval.queries) == len(test.queries) == 7
+    assert (
+        len(retrieval.queries) == len(test.queries) == (4 if choice is CaptionChoice.FIRST else 7)
+    )
     for k in ks:
         assert theirs[f"recall_at_{k}"] == float((ours.text_ranks <= k).mean())

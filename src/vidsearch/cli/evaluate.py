@@ -19,6 +19,7 @@ from vidsearch.cli.options import note, settings_from
 from vidsearch.data.records import Split
 from vidsearch.errors import ConfigError
 from vidsearch.text.language import language_name
+from vidsearch.train.config import CaptionChoice
 
 eval_app = typer.Typer(
     help="Measure retrieval quality: Recall@k with confidence intervals, moment accuracy.",
@@ -119,6 +120,10 @@ def retrieval_command(
             "a dataset's English, else its only or main language]",
         ),
     ] = None,
+    captions: Annotated[
+        CaptionChoice,
+        typer.Option(help="Every caption of an image, or its first only (as train proof)"),
+    ] = CaptionChoice.ALL,
     k: KOption = "1,5,10",
     images: Annotated[Path | None, typer.Option(help="Images folder (for a caption file)")] = None,
     split: Annotated[Split, typer.Option(help="Split to evaluate")] = Split.TEST,
@@ -152,6 +157,8 @@ def retrieval_command(
                 lang = test.main_language()
                 note(f"captions read as {language_name(lang)} (--lang to choose)")
             test = test.in_language(lang)
+            if captions is CaptionChoice.FIRST:
+                test = test.first_captions()
             main = _open_encoder(model, backend)
             encoders.append(main)
             contenders = [Contender(model, main, BundleQueries(main))]
@@ -180,6 +187,7 @@ def retrieval_command(
         role: data["metrics"][r["label"]] for role, r in zip(roles, data["results"], strict=True)
     }
     params = {"dataset": dataset, "model": model, "baseline": baseline, "lang": lang}
+    params["captions"] = captions.value
     _log("retrieval", params, by_role, files, mlflow)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

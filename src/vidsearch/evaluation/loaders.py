@@ -46,6 +46,7 @@ class Caption:
     text: str
     image: int  # index into RetrievalSet.images
     language: str
+    number: int = 0  # among its image's captions in the source (a dataset's `n`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,15 @@ class RetrievalSet:
             )
         return _build(self.name, self.images, self.image_ids, captions)
 
+    def first_captions(self) -> RetrievalSet:
+        """Each image with its first caption only (the lowest number): what training with
+        `captions: first` and `train proof` measure."""
+        first: dict[int, Caption] = {}
+        for caption in self.captions:
+            if caption.image not in first or caption.number < first[caption.image].number:
+                first[caption.image] = caption
+        return _build(self.name, self.images, self.image_ids, list(first.values()))
+
     def limit(self, images: int) -> RetrievalSet:
         """The first `images` images and their captions (a quick look at a big set)."""
         keep = [c for c in self.captions if c.image < images]
@@ -116,7 +126,7 @@ def _build(
         name,
         tuple(images[i] for i in used),
         tuple(ids[i] for i in used),
-        tuple(Caption(c.text, new[c.image], c.language) for c in captions),
+        tuple(Caption(c.text, new[c.image], c.language, c.number) for c in captions),
     )
 
 
@@ -146,13 +156,13 @@ def _from_sources(
         index = len(images)
         images.append(images_dir / item.file)
         ids.append(item.original_id)
-        texts += [(text, index) for text in item.captions if text.strip()]
+        texts += [(text, index, n) for n, text in enumerate(item.captions) if text.strip()]
     if not images:
         raise EvaluationError(f"{name} has no images in the split '{split}'")
     if not texts:
         raise EvaluationError(f"{name} has no captions in the split '{split}'")
-    language = language or script_language(text for text, _ in texts)
-    captions = [Caption(text, index, language) for text, index in texts]
+    language = language or script_language(text for text, _, _ in texts)
+    captions = [Caption(text, index, language, n) for text, index, n in texts]
     missing = [str(p) for p in images if not p.is_file()]
     if missing:
         raise EvaluationError(
@@ -197,7 +207,7 @@ def load_dataset(
         records = dataset.images(split=split)
         index = {r.image_id: i for i, r in enumerate(records)}
         captions = [
-            Caption(c.caption, index[c.image_id], c.language)
+            Caption(c.caption, index[c.image_id], c.language, c.n)
             for c in dataset.captions(language=language, split=split)
             if c.image_id in index
         ]
