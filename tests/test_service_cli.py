@@ -1,5 +1,6 @@
 """`vidsearch serve`: a real server process that owns the index; other `vidsearch` commands on
-the same data directory are told plainly that the server holds it, and where it is."""
+the same data directory ask it (tests/test_cli_beside_server.py has the rest), and say where
+it is."""
 
 from __future__ import annotations
 
@@ -74,18 +75,24 @@ def test_serve_owns_the_index_and_says_where(
         job = client.upload(standard_video[0], wait=True)
         assert job.state == "done" and job.video == "standard.mp4"
 
-    runner = CliRunner()
+    runner = CliRunner(env={"VIDSEARCH_API_KEY": None})
     model = ["--model", str(tiny_model)]
-    for args in (
+    for args in (  # reads are answered by the server
         ["search", "a scene", "--home", str(home), *model],
-        ["index", str(standard_video[0]), "--home", str(home), *model],
         ["videos", "--home", str(home)],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "standard.mp4" in result.stdout
+        assert f"the vidsearch server at {url} holds the index" in result.stderr
+    for args in (  # writes need its key
+        ["index", str(standard_video[0]), "--home", str(home), *model],
         ["remove", "standard.mp4", "--home", str(home)],
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 1, (args, result.output)
         assert f"vidsearch server at {url}" in result.output, result.output
-        assert "Traceback" not in result.output
+        assert "VIDSEARCH_API_KEY" in result.stderr and "Traceback" not in result.output
 
     process.send_signal(signal.SIGTERM)  # graceful: the lifespan closes the index
     assert process.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught

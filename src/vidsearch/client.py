@@ -56,9 +56,11 @@ __all__ = [
     "HTTPError",
     "Job",
     "JobFailed",
+    "LocalJobs",
     "Moment",
     "NotFound",
     "PayloadTooLarge",
+    "QueryEncoder",
     "SearchResult",
     "ServerUnreachable",
     "Unauthorized",
@@ -182,10 +184,21 @@ class Moment:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryEncoder:
+    """Which encoder of the server's model bundle read the query."""
+
+    bundle: str
+    name: str
+    language: str | None  # None for an image
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResult:
     query: str
     moments: list[Moment]
     took_ms: float
+    encoder: QueryEncoder | None = None
+    mode: str | None = None  # what a text query searched: "visual", "dialogue" or "hybrid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +272,14 @@ class Deleted:
     name: str
     file_deleted: bool
     cancelled_jobs: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalJobs:
+    """`Client.index_local`: a job per video file found, and the files refused."""
+
+    files: list[tuple[str, Job]]  # (the file, resolved on the server; its job), in order
+    refused: list[tuple[str, str]]  # (a file a folder walk found outside the roots, why)
 
 
 class JobFailed(ClientError):
@@ -387,8 +408,13 @@ class Client:
 
     @staticmethod
     def _result(body: dict[str, Any]) -> SearchResult:
+        encoder = body.get("encoder")
         return SearchResult(
-            body["query"], [Moment.from_json(m) for m in body["moments"]], body["took_ms"]
+            body["query"],
+            [Moment.from_json(m) for m in body["moments"]],
+            body["took_ms"],
+            encoder=QueryEncoder(**encoder) if encoder else None,
+            mode=body.get("mode"),
         )
 
     # -- searching ------------------------------------------------------------------------
@@ -400,12 +426,16 @@ class Client:
         videos: Sequence[str] | None = None,
         min_score: float | None = None,
         mode: str | None = None,
+        lang: str | None = None,
     ) -> SearchResult:
         """The moments that best match a sentence; `mode`: "visual", "dialogue" or "hybrid"
-        (default: hybrid where subtitles are indexed)."""
+        (default: hybrid where subtitles are indexed); `lang`: the query's language (ISO
+        639-1; default: from its script)."""
         params = [("q", query), *self._search_params(top_k, videos, min_score)]
         if mode is not None:
             params.append(("mode", mode))
+        if lang is not None:
+            params.append(("lang", lang))
         return self._result(self._request("GET", "/search", params=params))
 
     def search_image(
@@ -493,6 +523,15 @@ class Client:
         finally:
             if bars is not None:
                 bars.close()
+
+    def index_local(self, paths: Sequence[str | os.PathLike[str]]) -> LocalJobs:
+        """Have the server index files and folders on its own disk (absolute paths inside its
+        VIDSEARCH_MEDIA_ROOTS); a job per video file. Needs the key."""
+        body = self._request("POST", "/videos/local", json={"paths": [os.fspath(p) for p in paths]})
+        return LocalJobs(
+            [(f["path"], Job.from_json(f["job"])) for f in body["files"]],
+            [(r["path"], r["reason"]) for r in body["refused"]],
+        )
 
     # -- jobs -----------------------------------------------------------------------------
     def job(self, job_id: str) -> Job:

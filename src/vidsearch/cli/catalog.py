@@ -9,12 +9,12 @@ import typer
 
 from vidsearch.cli.failing import errors
 from vidsearch.cli.formatting import clock
-from vidsearch.cli.options import HomeOption, JsonOption, open_library
+from vidsearch.cli.options import HomeOption, JsonOption, open_library_or_server
 
 
 def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """List indexed videos."""
-    with errors(), open_library(home) as library:
+    with errors(), open_library_or_server(home) as library:
         records = library.videos()
     if as_json:
         typer.echo(
@@ -47,6 +47,6 @@ def remove_command(
     home: HomeOption = None,
 ) -> None:
     """Remove a video from the index (the file itself is not touched)."""
-    with errors(), open_library(home) as library:
+    with errors(), open_library_or_server(home) as library:
         library.remove(name)
     typer.echo(f"removed {name}")

@@ -13,7 +13,7 @@ from vidsearch.cli.failing import FAILURE, errors, fail
 from vidsearch.cli.indexing import reindex
 from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, settings_from
 from vidsearch.config import DataDir, Settings
-from vidsearch.errors import ConfigError
+from vidsearch.errors import ConfigError, IndexLockedError
 
 if TYPE_CHECKING:
     from vidsearch.index.doctor import DoctorReport
@@ -60,7 +60,11 @@ def doctor_command(
     result = None
     reindexed: list[str] = []
     with errors():
-        report = _check(settings.home)
+        try:
+            report = _check(settings.home)
+        except IndexLockedError:
+            _held_by_server(settings.home, repair)  # fails naming the server, if one holds it
+            raise
         if repair:
             result = _fix(report)
             _print_actions(result)
@@ -105,6 +109,32 @@ def restore_command(
     _print_snapshot(manifest, settings.home, "restored")
     if replaced is not None:
         typer.echo(f"the index that was there is kept in {replaced}", err=True)
+
+
+def _held_by_server(home: Path, repair: bool) -> None:
+    """When a running vidsearch server holds the index: what it says about the videos, and
+    why the checks need the index to itself."""
+    from vidsearch.cli.server_library import ServerLibrary, running_server
+
+    url = running_server(home)
+    if url is None:
+        return
+    with ServerLibrary(url, home) as server:
+        videos = server.videos()
+    complete = sum(v.complete for v in videos)
+    typer.echo(
+        f"the vidsearch server at {url} holds {home} and answers: {len(videos)} videos "
+        f"({complete} complete)",
+        err=True,
+    )
+    for video in videos:
+        if not video.complete:
+            typer.echo(f"note   {video.name} is not completely indexed", err=True)
+    what = "repair" if repair else "check the catalog, vectors and thumbnails of"
+    fail(
+        f"`vidsearch doctor` cannot {what} an index the server at {url} holds: stop the "
+        "server (Ctrl-C, or SIGTERM), run the doctor, then start it again"
+    )
 
 
 def _locked(home: Path) -> IndexLock:

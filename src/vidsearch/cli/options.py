@@ -9,9 +9,10 @@ import typer
 
 from vidsearch.cli.failing import fail
 from vidsearch.config import Settings, make_settings
-from vidsearch.errors import ConfigError
+from vidsearch.errors import ConfigError, IndexLockedError
 
 if TYPE_CHECKING:
+    from vidsearch.cli.server_library import ServerLibrary
     from vidsearch.library import Library
 
 HomeOption = Annotated[
@@ -32,6 +33,7 @@ ModelOption = Annotated[
         show_default=False,
     ),
 ]
+_FLAGS = {"shot_detector": "shots"}  # option names that are not their setting's
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 
 
@@ -53,3 +55,30 @@ def open_library(home: Path | None, model: str | None = None, **overrides: Any) 
     import vidsearch
 
     return vidsearch.open(home, model, notify=note, **overrides)
+
+
+def open_library_or_server(
+    home: Path | None, model: str | None = None, **overrides: Any
+) -> Library | ServerLibrary:
+    """`open_library`, or, when a running `vidsearch serve` holds the index, the same calls
+    answered by that server (the options that shape indexing are then the server's own)."""
+    try:
+        return open_library(home, model, **overrides)
+    except IndexLockedError:
+        from vidsearch.cli.server_library import ServerLibrary, running_server
+
+        where = settings_from(home=home).home
+        url = running_server(where)
+        if url is None:
+            raise
+    given = {"model": model, **overrides}
+    flags = [_FLAGS.get(name, name.replace("_", "-")) for name, v in given.items() if v is not None]
+    if flags:
+        ignored = ", ".join(f"--{flag}" for flag in flags)
+        note(
+            f"the vidsearch server at {url} holds the index and uses its own settings: "
+            f"{ignored} ignored"
+        )
+    else:
+        note(f"the vidsearch server at {url} holds the index: asking it")
+    return ServerLibrary(url, where)

@@ -10,7 +10,7 @@ import typer
 
 from vidsearch.cli.failing import USAGE, errors, fail
 from vidsearch.cli.formatting import clock
-from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, open_library
+from vidsearch.cli.options import HomeOption, JsonOption, ModelOption, open_library_or_server
 from vidsearch.types import SearchMode
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def search_command(
     if (query is None) == (image is None):
         fail("give either a QUERY or --image FILE (one of them)", USAGE)
     options = {"top_k": top_k, "videos": video, "min_score": min_score}
-    with errors(), open_library(home, model) as library:
+    with errors(), open_library_or_server(home, model) as library:
         result = library.search(query, image=image, language=lang, mode=mode, **options)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))

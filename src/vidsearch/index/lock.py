@@ -8,10 +8,46 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from vidsearch.errors import IndexLockedError
+
+_RECORD = re.compile(r"pid (\d+): (.*)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class LockHolder:
+    """What the lock file says about the process that took it last: its pid and its own
+    description (a `vidsearch serve` names its URL there)."""
+
+    pid: int
+    text: str
+
+    @property
+    def alive(self) -> bool:
+        """The process is still running (it may hold the lock, or it may be a reused pid)."""
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # someone else's process
+        return True
+
+
+def read_holder(path: Path) -> LockHolder | None:
+    """The holder record in the lock file `path`, read without taking the lock; None when
+    there is none (never locked, released, or unreadable). The record outlives a process that
+    was killed, so check `alive` (and whatever else the text claims) before trusting it."""
+    try:
+        text = path.read_bytes()[:4096].decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+    match = _RECORD.fullmatch(text)
+    return LockHolder(int(match[1]), match[2]) if match else None
 
 
 class IndexLock:

@@ -24,7 +24,7 @@ from vidsearch.service.errors import install_error_handlers
 from vidsearch.service.hardening import RequestGuard, SecurityHeaders
 from vidsearch.service.jobs import JobRunner
 from vidsearch.service.metrics import ServiceMetrics
-from vidsearch.service.routes import compat, health, jobs, media, search, videos, web
+from vidsearch.service.routes import compat, health, jobs, local_paths, media, search, videos, web
 from vidsearch.service.settings import ServiceSettings
 
 DESCRIPTION = """Find the moment in a video that a sentence describes.
@@ -100,6 +100,7 @@ def create_app(
     metrics.watch_index(engine.index_stats)
     for module in (health, search, videos, jobs, media, web):
         app.include_router(module.router)
+    app.include_router(local_paths.router)  # POST /videos/local: files on the server's disk
     install_docs(app)  # mounts /static/docs: before /static
     app.mount("/static", web.static_files(), name="static")
     app.include_router(compat.router)  # last: `/{video_name}/` matches almost anything

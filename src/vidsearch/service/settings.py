@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vidsearch.service.hardening import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MIN_BYTES_PER_S
 
@@ -15,7 +19,7 @@ INCOMING_DIR_NAME = ".incoming"  # uploads being received, inside `DataDir.uploa
 
 
 class ServiceSettings(BaseSettings):
-    """Who may write, and how large uploads may be."""
+    """Who may write, what it may read from its own disk, and how large uploads may be."""
 
     model_config = SettingsConfigDict(env_prefix="VIDSEARCH_", extra="ignore")
 
@@ -36,3 +40,16 @@ class ServiceSettings(BaseSettings):
         description='Origins other web sites may call the API from (JSON: ["https://a.b"]); '
         "none by default: CORS is off",
     )
+    media_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders on the server's disk whose videos `POST /videos/local` may index "
+        "(colon-separated: /srv/films:/media/tv); none by default: only uploads are indexed",
+    )
+
+    @field_validator("media_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        """`VIDSEARCH_MEDIA_ROOTS` is a list of folders like PATH (os.pathsep between them)."""
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
