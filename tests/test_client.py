@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +172,64 @@ def test_limits_and_unreachable(tmp_path: Path, tiny_model: Path) -> None:
             gone.search("anything")
     assert issubclass(PayloadTooLarge, HTTPError)
     shutil.rmtree(tmp_path / "home")
+
+
+def test_search_says_which_encoder_and_mode_and_sends_the_language() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = {
+            "query": "سگ",
+            "moments": [],
+            "took_ms": 1.0,
+            "encoder": {"bundle": "b", "name": "fa-text", "language": "fa"},
+            "mode": "hybrid",
+        }
+        return httpx.Response(200, json=body)
+
+    with Client("http://server", transport=httpx.MockTransport(answer)) as c:
+        result = c.search("سگ", lang="fa")
+    assert seen[0].url.params["lang"] == "fa"
+    assert result.encoder == client_module.QueryEncoder("b", "fa-text", "fa")
+    assert result.mode == "hybrid"
+
+
+def test_index_local_sends_the_paths_and_reads_the_jobs() -> None:
+    sent: list[dict[str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST" and request.url.path == "/videos/local"
+        assert request.headers["X-API-Key"] == "k"
+        sent.append(json.loads(request.content))
+        job_body = {
+            "id": "j1",
+            "url": "http://server/jobs/j1",
+            "state": "queued",
+            "file": "a.mp4",
+            "video": None,
+            "result": None,
+            "frames_done": 0,
+            "frames_total": 0,
+            "frames_kept": 0,
+            "frames_indexed": 0,
+            "progress": 0.0,
+            "position": 0.0,
+            "duration": 0.0,
+            "error": None,
+            "created_at": 1.0,
+            "started_at": None,
+            "finished_at": None,
+        }
+        body = {
+            "files": [{"path": "/m/a.mp4", "job": job_body}],
+            "refused": [{"path": "/m/l.mp4", "reason": "outside"}],
+        }
+        return httpx.Response(202, json=body)
+
+    with Client("http://server", api_key="k", transport=httpx.MockTransport(answer)) as c:
+        jobs = c.index_local([Path("/m/a.mp4")])
+    assert sent == [{"paths": ["/m/a.mp4"]}]
+    [(path, queued)] = jobs.files
+    assert path == "/m/a.mp4" and queued.id == "j1" and queued.state == "queued"
+    assert jobs.refused == [("/m/l.mp4", "outside")]
