@@ -21,6 +21,7 @@ from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import IndexError_
 from vidsearch.index.dialogue_base import WORDS_ONLY_DIM, CuePoint
 from vidsearch.index.dialogue_edge import EdgeDialogueIndex
+from vidsearch.index.doctor import examine
 from vidsearch.index.qdrant_connection import QdrantConnection
 from vidsearch.index.store import IndexStore
 from vidsearch.ingest import Ingestor, IngestReport, IngestStatus
@@ -188,6 +189,7 @@ def test_a_rebuild_interrupted_after_the_shard_went_loses_nothing_that_is_not_re
     with IndexStore(home) as store:
         reports = list(Ingestor(store, encoder, dialogue=offline).index_paths(paths))
         assert sum(r.cues for r in reports) == 4
+    assert examine(home).healthy  # the doctor reads a words-only shard as any other
     shard = DataDir(home).dialogue_shard
     shard.rename(shard.with_name("dialogue.dropped"))  # renamed, not yet deleted: interrupted
     with IndexStore(home) as store:
