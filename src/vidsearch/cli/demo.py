@@ -35,7 +35,7 @@ def demo_command(
     sample = write_demo_video(demo_home / "samples" / "vidsearch-demo.mp4")
     typer.echo(f"sample video: {sample}", err=True)
     with errors(), open_library(demo_home, settings.model) as library:
-        finish(library.index([sample], progress=VideoProgress()))
+        finish(library.index([sample], progress=VideoProgress([sample])))
         typer.echo(f'searching for "{query}":', err=True)
         result = library.search(query)
     print_result(result)
