@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from vidsearch.text.keywords import Keywords, SparseTerms
 from vidsearch.text.language import detect_language
 from vidsearch.text.spelling import encoder_spelling
+from vidsearch.types import EncoderBackend
 
 
 class SentenceEncoder(Protocol):
@@ -34,11 +36,33 @@ class SentenceEncoder(Protocol):
     def close(self) -> None: ...
 
 
-def open_sentence_encoder(ref: str, *, batch_size: int = 32, threads: int | None = None):
-    """A sentence-transformers model (hub id or directory), located and loaded when used."""
-    from vidsearch.encoders.sentence_text import SentenceTextEncoder
+def open_sentence_encoder(
+    ref: str,
+    *,
+    cache_dir: Path | None = None,
+    backend: EncoderBackend = EncoderBackend.AUTO,
+    batch_size: int = 32,
+    threads: int | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> SentenceEncoder:
+    """A sentence-transformers model (hub id or directory), located now, its weights loaded
+    when used: on ONNX Runtime from an export kept in `cache_dir` (made once, with PyTorch),
+    else on PyTorch (`encoders/onnx_sentence.py`). `cache_dir` None: the settings' cache
+    directory as the environment gives it (VIDSEARCH_CACHE_DIR)."""
+    from vidsearch.encoders.onnx_sentence import open_sentence_encoder as open_encoder
 
-    return SentenceTextEncoder(ref, batch_size=batch_size, threads=threads)
+    if cache_dir is None:
+        from vidsearch.config import make_settings
+
+        cache_dir = make_settings().cache_dir
+    return open_encoder(
+        ref,
+        cache_dir=cache_dir,
+        backend=backend,
+        batch_size=batch_size,
+        threads=threads,
+        notify=notify,
+    )
 
 
 class DialogueEncoder:

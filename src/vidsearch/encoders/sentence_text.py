@@ -2,8 +2,10 @@
 into CLIP's space (`sentence-transformers/clip-ViT-B-32-multilingual-v1`).
 
 sentence-transformers is an optional extra, imported on first use; without it the error says
-how to install it. The model is found like every other (hub id, cache or local directory, and
-a fast, clear failure offline) and loaded from that directory only.
+how to install it. This is the PyTorch runtime: `onnx_sentence.open_sentence_encoder` runs the
+same model on ONNX Runtime when it can (no torch import at query time) and falls back to this.
+The model is found like every other (hub id, cache or local directory, and a fast, clear
+failure offline) and loaded from that directory only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from vidsearch.encoders.base import l2_normalize
 from vidsearch.encoders.clip_common import check_texts
-from vidsearch.encoders.loading import LocatedModel
+from vidsearch.encoders.loading import LocatedModel, ModelFiles
 from vidsearch.encoders.torch_extra import available
 from vidsearch.errors import ModelError
 
@@ -26,6 +28,12 @@ INSTALL_HINT = (
     "multilingual text encoders need sentence-transformers: "
     "pip install -c constraints.txt 'vidsearch[multilingual]'"
 )
+
+
+def sentence_identity(files: ModelFiles) -> str:
+    """The vector space of a sentence-transformers model, named by its weights: the same
+    whichever runtime embeds with it (this class, or `onnx_sentence.OnnxSentenceEncoder`)."""
+    return f"sentence-transformers:{files.fingerprint}"
 
 
 class SentenceTextEncoder(LocatedModel):
@@ -39,7 +47,7 @@ class SentenceTextEncoder(LocatedModel):
 
     @property
     def identity(self) -> str:
-        return f"sentence-transformers:{self.files.fingerprint}"
+        return sentence_identity(self.files)
 
     @property
     def dim(self) -> int:
