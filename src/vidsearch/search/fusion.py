@@ -13,8 +13,9 @@ and the channels' rankings of the windows are fused by one of
   in this query (distribution-based: mean ± 3 standard deviations, clipped), then summed; a
   window missing from a channel gets 0 there.
 
-docs/dialogue.md has the measurements behind `DEFAULT_FUSION`. Pure functions: no index,
-no model.
+Either way a window's `score` is its fused value as a share of the most the query's channels
+can give (0-1), the scale every search mode reports. docs/dialogue.md has the measurements
+behind `DEFAULT_FUSION`. Pure functions: no index, no model.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class Window:
     best_frame: FrameHit | None = None
     lines: dict[str, _Line] = field(default_factory=dict)  # cue id -> line
     scores: dict[Channel, float] = field(default_factory=dict)  # best per channel
-    fused: float = 0.0
+    fused: float = 0.0  # what ranks the windows
+    score: float = 0.0  # `fused` as a share of the most the query's channels can give: 0-1
 
     @property
     def why(self) -> MatchKind:
@@ -119,10 +121,15 @@ def fuse(
     channel's ranking, best first."""
     windows = frame_windows(frames, max_moment=max_moment)
     add_dialogue(windows, {Channel.MEANING: meaning, Channel.WORDS: words}, max_moment)
+    weights = weights or {}
     scored = rrf_scores if method is FusionMethod.RRF else score_sums
-    fused = scored(windows, weights or {}, rrf_k)
+    fused = scored(windows, weights, rrf_k)
+    # the best a window can get: first (RRF) or calibrated 1 (score sum) in every channel
+    best = 1 / (rrf_k + 1) if method is FusionMethod.RRF else 1.0
+    ceiling = best * sum(weights.get(c, 1.0) for c in _channels(windows)) or 1.0
     for window, value in zip(windows, fused, strict=True):
         window.fused = value
+        window.score = min(1.0, max(0.0, value / ceiling))
     windows.sort(key=lambda w: (-w.fused, w.video_id, w.start))
     return windows[:top_k]
 

@@ -11,15 +11,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from vidsearch.config import DEFAULT_TOP_K
 from vidsearch.dialogue.encoder import DialogueEncoder
 from vidsearch.encoders.base import Encoder
-from vidsearch.encoders.model_bundle import EncoderChoice, ModelBundle, image_choice
-from vidsearch.errors import QueryError
+from vidsearch.encoders.model_bundle import (
+    EncoderChoice,
+    ModelBundle,
+    image_choice,
+    unreadable_language,
+)
+from vidsearch.errors import ModelError, QueryError
 from vidsearch.index.store import IndexStore
 from vidsearch.search.fusion import DEFAULT_FUSION, FusionMethod, Window, fuse
 from vidsearch.search.images import QueryImage, query_pixels
@@ -54,6 +59,7 @@ class SearchResult:
     moments: list[Moment]
     encoder: EncoderChoice | None = None  # which encoder embedded the query, when known
     mode: SearchMode | None = None  # what was searched (text queries)
+    notes: list[str] = field(default_factory=list)  # what could not be searched, and why
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -64,6 +70,8 @@ class SearchResult:
             data["encoder"] = self.encoder.to_json()
         if self.mode is not None:
             data["mode"] = str(self.mode)
+        if self.notes:
+            data["notes"] = list(self.notes)
         return data
 
 
@@ -138,19 +146,34 @@ class Searcher:
         _check_options(top_k, min_score)
         mode = self.resolve_mode(mode, videos)
         scope = self._scope(videos)
+        notes: list[str] = []
         frames: list[FrameHit] = []
         choice = None
         if mode is not SearchMode.DIALOGUE:
-            vector, choice = self._text_vector(query)  # an unusable query fails first
-            if mode is SearchMode.VISUAL:
-                self._require_vectors()
-            frames = self._frames(vector, _frame_limit(top_k), scope, min_score)
+            unreadable = self._unreadable(query)
+            if unreadable is not None and mode is SearchMode.VISUAL:
+                raise unreadable
+            if unreadable is not None:  # the subtitles can still answer it
+                notes.append(f"frames were not searched: {unreadable}")
+                mode = SearchMode.DIALOGUE
+            else:
+                vector, choice = self._text_vector(query)  # an unusable query fails first
+                if mode is SearchMode.VISUAL:
+                    self._require_vectors()
+                # in a fused mode `min_score` applies to the fused score, not to frames
+                floor = min_score if mode is SearchMode.VISUAL else None
+                frames = self._frames(vector, _frame_limit(top_k), scope, floor)
         if mode is SearchMode.VISUAL:
-            moments = self._visual_moments(frames, top_k, scope)
-            return SearchResult(query.text, moments, choice, mode)
-        windows = fuse(frames, *self._lines(query, top_k, scope), top_k, method=self.fusion)
-        moments = [self._fused_moment(w, scope.records[w.video_id]) for w in windows]
-        return SearchResult(query.text, moments, choice, mode)
+            moments = self._visual_moments(frames, top_k, scope, min_score)
+            return SearchResult(query.text, moments, choice, mode, notes)
+        meaning, words = self._lines(query, top_k, scope, notes)
+        windows = fuse(frames, meaning, words, top_k, method=self.fusion)
+        moments = [
+            self._fused_moment(w, scope.records[w.video_id])
+            for w in windows
+            if _kept(w.score, min_score)
+        ]
+        return SearchResult(query.text, moments, choice, mode, notes)
 
     def search_image(
         self,
@@ -170,7 +193,7 @@ class Searcher:
             vector = self.encoder.encode_images([pixels])[0]
         self._require_vectors()
         frames = self._frames(vector, _frame_limit(top_k), scope, min_score)
-        moments = self._visual_moments(frames, top_k, scope)
+        moments = self._visual_moments(frames, top_k, scope, min_score)
         return SearchResult(label or default_label, moments, image_choice(self.encoder))
 
     def top_frames(self, query: str, video_id: str, top_k: int) -> list[FrameHit]:
@@ -204,6 +227,14 @@ class Searcher:
         return SearchMode.HYBRID if has_cues else SearchMode.VISUAL
 
     # -- the branches -------------------------------------------------------------------
+    def _unreadable(self, query: TextQuery) -> QueryError | None:
+        """Why the frames' model cannot read the query's language (None: it can)."""
+        if isinstance(self.encoder, ModelBundle):
+            spec = self.encoder.spec
+            if spec.text_for(query.language) is None:
+                return unreadable_language(spec, query.language)
+        return None
+
     def _text_vector(self, query: TextQuery) -> tuple[np.ndarray, EncoderChoice]:
         """The query's vector in the frames' space, from the text encoder for its language."""
         with self.timer("encode"), self._text_lock:
@@ -223,17 +254,26 @@ class Searcher:
             )
         return [h for h in hits if h.video_id in scope.records]  # points of removed videos
 
-    def _lines(self, query: TextQuery, top_k: int, scope: _Scope) -> tuple[list, list]:
-        """Dialogue lines by meaning and by words (restricted to the quoted phrases)."""
+    def _lines(
+        self, query: TextQuery, top_k: int, scope: _Scope, notes: list[str]
+    ) -> tuple[list, list]:
+        """Dialogue lines by meaning and by words (restricted to the quoted phrases); by
+        words alone when the sentence model cannot be loaded (said in `notes`)."""
         assert self.dialogue is not None
         limit = max(MIN_DIALOGUE_CANDIDATES, top_k * DIALOGUE_CANDIDATES_PER_MOMENT)
+        sentence = None
         with self.timer("encode"), self._text_lock:
-            sentence = self.dialogue.embed_query(query.for_encoders)
             words = self.dialogue.query_words(query.for_words)
+            try:
+                sentence = self.dialogue.embed_query(query.for_encoders)
+            except ModelError as exc:
+                notes.append(f"dialogue lines were matched by their words only: {exc}")
         index, phrases = self.store.dialogue, list(query.phrases)
         with self.timer("vector_search"):
-            meaning = index.search_meaning(
-                sentence, limit, video_ids=scope.video_ids, phrases=phrases
+            meaning = (
+                index.search_meaning(sentence, limit, video_ids=scope.video_ids, phrases=phrases)
+                if sentence is not None
+                else []
             )
             matched = index.search_words(words, limit, video_ids=scope.video_ids, phrases=phrases)
         return (
@@ -242,9 +282,11 @@ class Searcher:
         )
 
     # -- moments ------------------------------------------------------------------------
-    def _visual_moments(self, hits: list[FrameHit], top_k: int, scope: _Scope) -> list[Moment]:
+    def _visual_moments(
+        self, hits: list[FrameHit], top_k: int, scope: _Scope, min_score: float | None
+    ) -> list[Moment]:
         moments = []
-        for group in group_hits(hits, top_k):
+        for group in group_hits([h for h in hits if _kept(h.score, min_score)], top_k):
             record = scope.records[group.video_id]
             moments.append(
                 Moment(
@@ -272,7 +314,7 @@ class Searcher:
             start=window.start,
             end=window.end,
             timestamp=timestamp if timestamp is not None else window.start,
-            score=window.fused,
+            score=window.score,
             shot=window.shot,
             thumbnail=self._thumbnail(window.video_id, pts) if pts is not None else None,
             frames=[(h.timestamp, h.score) for h in window.frames],
@@ -314,6 +356,12 @@ class Searcher:
                 "`vidsearch videos` lists them"
             )
         return _Scope(records, [by_name[v] for v in videos])
+
+
+def _kept(score: float, min_score: float | None) -> bool:
+    """Moments score 0-1 in every mode: at least `min_score` when given, else above 0 (a
+    frame less like the query than unrelated noise, or a window no channel supports)."""
+    return score > 0 if min_score is None else score >= min_score
 
 
 def _frame_limit(top_k: int) -> int:

@@ -43,7 +43,11 @@ class MomentOut(BaseModel):
     start: float = Field(description="Start of the moment, seconds")
     end: float = Field(description="End of the moment, seconds")
     timestamp: float = Field(description="The best-matching frame, seconds")
-    score: float
+    score: float = Field(
+        description="How well it matches, 0-1 in every mode (higher is better; moments at 0 "
+        "are not returned): visual, the best frame's cosine similarity; hybrid and dialogue, "
+        "the fused score as a share of the most the query's channels can give"
+    )
     shot: int = Field(description="Index of the shot in the video")
     frames: list[FrameScore] = Field(description="The matching frames of the moment")
     thumbnail_url: str | None = Field(description="JPEG of the best frame")
@@ -72,6 +76,11 @@ class SearchOut(BaseModel):
         None, description="What a text query searched: frames, dialogue, or both (hybrid)"
     )
     took_ms: float = Field(description="Time spent on the server")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What could not be searched, and why (e.g. frames, for a query in a "
+        "language the model bundle cannot read: the subtitles answered it)",
+    )
 
 
 class VideoOut(BaseModel):

@@ -41,6 +41,7 @@ def _out(result: SearchResult, request: Request, started: float) -> SearchOut:
         encoder=EncoderOut(**encoder.to_json()) if encoder is not None else None,
         mode=result.mode,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
+        notes=result.notes,
     )
 
 
