@@ -51,3 +51,12 @@ def screenshot_dir(tmp_path: Path) -> Path:
 def visual_order(glyphs: list[list[object]]) -> str:
     """The characters as they appear on screen, left to right (one line of text)."""
     return "".join(str(c) for c, _ in sorted(glyphs, key=lambda g: float(g[1])))  # type: ignore[arg-type]
+
+
+# Records every position the player reports from now on (window.positions): the first one
+# says where playing really began, before any later seek could correct it.
+RECORD_POSITIONS_JS = """() => {
+  window.positions = [];
+  const player = document.getElementById('player');
+  player.addEventListener('timeupdate', () => window.positions.push(player.currentTime));
+}"""
