@@ -74,3 +74,20 @@ def test_every_mode_scores_between_0_and_1_and_min_score_cuts_them_all(
             assert len(cut.moments) < len(scores) or len(set(scores)) == 1
         hybrid = library.search("the blue lighthouse", mode=SearchMode.HYBRID, top_k=10)
         assert hybrid.moments[0].score <= 1.0  # the best fused window, not a sum of channels
+
+
+def test_the_cli_says_once_what_was_not_searched(
+    library_home: Path, tiny_model: Path, tiny_sentence_model: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from vidsearch.cli import app
+
+    env = {"VIDSEARCH_DIALOGUE_MODEL": str(tiny_sentence_model), "VIDSEARCH_WORKERS": "1"}
+    args = ["search", "من می خواهم برگردم", "--home", str(library_home), "--model", str(tiny_model)]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("note: frames were not searched") == 1
+    assert LINES[2][2] in result.stdout
+    as_json = CliRunner().invoke(app, [*args, "--json"], env=env)
+    assert '"notes"' in as_json.stdout and "note:" not in as_json.stderr

@@ -199,6 +199,7 @@ class SearchResult:
     took_ms: float
     encoder: QueryEncoder | None = None
     mode: str | None = None  # what a text query searched: "visual", "dialogue" or "hybrid"
+    notes: list[str] = field(default_factory=list)  # what could not be searched, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +416,7 @@ class Client:
             body["took_ms"],
             encoder=QueryEncoder(**encoder) if encoder else None,
             mode=body.get("mode"),
+            notes=list(body.get("notes") or []),
         )
 
     # -- searching ------------------------------------------------------------------------

@@ -26,7 +26,10 @@ def search_command(
     video: Annotated[
         list[str] | None, typer.Option("--video", help="Only this video (by name; repeatable)")
     ] = None,
-    min_score: Annotated[float | None, typer.Option(help="Drop frames scoring below this")] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(help="Drop moments scoring below this (scores are 0-1 in every mode)"),
+    ] = None,
     lang: Annotated[
         str | None,
         typer.Option(
@@ -65,6 +68,8 @@ def print_result(result: SearchResult) -> None:
     """The moments, ranked, a line each (and its first subtitle line, if any)."""
     if result.encoder is not None and result.encoder.language is not None:
         typer.echo(f"query read by {result.encoder.name} ({result.encoder.language})", err=True)
+    for note in result.notes:  # what could not be searched (in --json: "notes")
+        typer.echo(f"note: {note}", err=True)
     if not result.moments:
         typer.echo("no matching moments")
         return

@@ -170,6 +170,7 @@ class ServerLibrary:
             if encoder is not None
             else None,
             mode=SearchMode(answer.mode) if answer.mode else None,
+            notes=list(answer.notes),
         )
 
     def _moment(self, moment: ServerMoment) -> Moment:
