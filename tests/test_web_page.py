@@ -198,12 +198,18 @@ def test_search_by_a_picked_dropped_or_pasted_picture(
 
 
 # -- results: the best frame's time, and playing from it -----------------------------------
-def test_results_show_the_best_frame_time(page: sync_api.Page, http: httpx.Client) -> None:
+def test_results_show_the_best_frame_time(
+    page: sync_api.Page, http: httpx.Client, tmp_path: Path
+) -> None:
     text_search(page, "a textured scene", "visual")
     api = http.get("/search", params={"q": "a textured scene", "mode": "visual", "top_k": 12})
     moments = api.json()["moments"]
     shown = page.locator("#results .moment .at").all_text_contents()
     assert shown == [f"frame {clock(m['timestamp'])}" for m in moments]
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#results img')].every(i => i.complete)"
+    )
+    page.screenshot(path=screenshot_dir(tmp_path) / "desktop-results.png")
 
 
 def test_a_moment_plays_from_its_best_frame(
@@ -222,7 +228,7 @@ def test_a_moment_plays_from_its_best_frame(
     assert first == pytest.approx(PICTURE_AT, abs=0.3)
     assert page.eval_on_selector("#player", "v => v.src").endswith(f"#t={PICTURE_AT:.3f}")
     assert f"from {clock(PICTURE_AT)}" in (page.text_content("#now-playing") or "")
-    page.screenshot(path=screenshot_dir(tmp_path) / "desktop-results.png")
+    page.screenshot(path=screenshot_dir(tmp_path) / "desktop-playing.png")
 
 
 # -- the library ----------------------------------------------------------------------------
