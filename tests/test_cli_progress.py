@@ -113,3 +113,17 @@ def test_index_a_folder_counts_its_files_in_a_log(
         assert f"file {number + 1} of 3: clip{number}.mp4 (2.0s of video)" in result.stderr
         assert f"indexed clip{number}.mp4:" in result.stderr
     assert "of 4" not in result.stderr
+
+
+def test_a_failed_file_is_named_once(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    progress = VideoProgress([tmp_path / "nope.mp4"], out=stream)
+    missing = tmp_path / "nope.mp4"
+    progress.video_finished(
+        IngestReport(str(missing), IngestStatus.FAILED, error=f"{missing}: no such file")
+    )
+    progress.video_finished(IngestReport(str(missing), IngestStatus.FAILED, error="broken"))
+    assert stream.getvalue().splitlines() == [
+        f"FAILED  {missing}: no such file",
+        f"FAILED  {missing}: broken",
+    ]

@@ -62,7 +62,8 @@ def test_every_file_has_the_expected_outcome(
             assert error and "\n" not in error, (case, report)
             assert error.startswith(shown), (case, error)  # names the file
             assert case.reason in error, (case, error)
-            assert f"FAILED  {shown}: {error}" in stderr, (case, stderr)  # one line each
+            assert f"FAILED  {error}" in stderr, (case, stderr)  # one line each
+            assert f"{shown}: {shown}" not in stderr  # the path once
         else:
             assert report["error"] is None
     failed = sum(c.expect is Expect.FAILED for c in cases)

@@ -156,7 +156,9 @@ class VideoProgress:
         name = report.name or report.path
         if report.status is IngestStatus.FAILED:
             # the path as one printable line: a refused name may hold a newline or non-UTF-8
-            self._say(f"FAILED  {printable_path(report.path)}: {report.error}")
+            path = printable_path(report.path)
+            error = report.error  # most name the file already: not twice
+            self._say(f"FAILED  {error if error.startswith(path) else f'{path}: {error}'}")
         elif report.status is IngestStatus.SKIPPED:
             self._say(f"skipped {name}: already indexed ({report.frames} frames)")
         else:
