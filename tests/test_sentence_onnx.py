@@ -40,24 +40,28 @@ TEXTS = [
     "She said she'll never come back " * 30,  # past the model's 64 tokens
 ]
 
-# Runs first in a subprocess: importing any of HEAVY (or a submodule) raises ImportError.
-BLOCKER = f"""
+
+def blocker(blocked: tuple[str, ...]) -> str:
+    """Code to run first in a subprocess: importing any of `blocked` (or a submodule) fails."""
+    return f"""
 import importlib.abc, json, sys
 class _Blocked(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {HEAVY!r}:
+        if name.split(".")[0] in {blocked!r}:
             raise ImportError(f"{{name}} is blocked by the test")
         return None
 sys.meta_path.insert(0, _Blocked())
 """
 
 
-def run_blocked(code: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
-    """Run `code` where HEAVY cannot be imported; its last stdout line is JSON, returned with
-    the heavy modules that were imported anyway (under "heavy")."""
+def run_blocked(
+    code: str, cwd: Path, env: dict[str, str] | None = None, blocked: tuple[str, ...] = HEAVY
+) -> dict:
+    """Run `code` where `blocked` cannot be imported; its last stdout line is JSON, returned
+    with the HEAVY modules that were imported anyway (under "heavy")."""
     report = f"result['heavy'] = [m for m in {HEAVY!r} if m in sys.modules]\n"
     report += "print(json.dumps(result))\n"
-    script = BLOCKER + textwrap.dedent(code) + report
+    script = blocker(blocked) + textwrap.dedent(code) + report
     out = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -171,6 +175,32 @@ def test_without_an_export_or_pytorch_the_error_says_how(
     assert result["heavy"] == []
     assert "needs PyTorch" in result["error"] and "vidsearch[torch]" in result["error"]
     assert "\n" not in result["error"]
+
+
+def test_without_onnx_runtime_pytorch_runs_it(tiny_sentence_model: Path, tmp_path: Path) -> None:
+    """AUTO falls back to sentence-transformers (located, not loaded yet); ONNX says why not."""
+    result = run_blocked(
+        f"""
+        from pathlib import Path
+        from vidsearch.dialogue.encoder import open_sentence_encoder
+        from vidsearch.errors import ModelError
+        from vidsearch.types import EncoderBackend
+        ref, cache = {str(tiny_sentence_model)!r}, Path("cache")
+        encoder = open_sentence_encoder(ref, cache_dir=cache)
+        try:
+            open_sentence_encoder(ref, cache_dir=cache, backend=EncoderBackend.ONNX)
+            error = None
+        except ModelError as exc:
+            error = str(exc)
+        result = {{"kind": type(encoder).__name__, "error": error,
+                   "exported": cache.exists()}}
+        """,
+        tmp_path,
+        blocked=("onnxruntime",),
+    )
+    assert result["kind"] == "SentenceTextEncoder"
+    assert result["error"] is not None and "ONNX Runtime is not installed" in result["error"]
+    assert result["exported"] is False and result["heavy"] == []
 
 
 def test_every_module_is_in_the_export_key(
