@@ -115,7 +115,10 @@ class JobOut(BaseModel):
     file: str = Field(description="The uploaded file's name")
     video: str | None = Field(description="The name it is searchable under, once known")
     result: str | None = Field(description="'indexed', or 'skipped' when already indexed")
-    frames_done: int = Field(description="Frames decoded so far")
+    frames_done: int = Field(
+        description="Frames of the file behind the decoder (decoded or skipped); "
+        "frames_total once the job is done"
+    )
     frames_total: int = Field(description="Frames in the file (estimated from its header)")
     frames_kept: int = Field(description="Frames sampled for the index so far")
     frames_indexed: int = Field(description="Frames stored in the index, once done")
