@@ -74,7 +74,9 @@ def open_model(
     return open_bundle(settings.model_for(index_model_ref), encoder_options(settings, notify))
 
 
-def open_dialogue(settings: Settings, store: IndexStore) -> DialogueEncoder | None:
+def open_dialogue(
+    settings: Settings, store: IndexStore, notify: Notify | None = None
+) -> DialogueEncoder | None:
     """The encoder of subtitle lines for `store` (its model loads with the first line or
     dialogue query), or None when subtitles are off."""
     from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
@@ -83,7 +85,13 @@ def open_dialogue(settings: Settings, store: IndexStore) -> DialogueEncoder | No
         return None
     return DialogueEncoder(
         settings.dialogue_model_for(store.dialogue_model_ref),
-        open_encoder=lambda ref: open_sentence_encoder(ref, threads=settings.threads),
+        open_encoder=lambda ref: open_sentence_encoder(
+            ref,
+            cache_dir=settings.cache_dir,
+            backend=settings.backend,
+            threads=settings.threads,
+            notify=notify,
+        ),
     )
 
 

@@ -85,7 +85,7 @@ class Library:
         self._sampling = sampling
         self._notify = notify or (lambda _: None)
         self._timer = timer
-        self._dialogue = assembly.open_dialogue(settings, store)  # its model loads when used
+        self._dialogue = assembly.open_dialogue(settings, store, self._notify)  # loads when used
         self._searcher: Searcher | None = None
         self._decoder: FrameSource | None = None
         self._loading = threading.Lock()

@@ -69,7 +69,8 @@ class EdgeDialogueIndex:
         dense = (
             {}
             if dim == WORDS_ONLY_DIM
-            else {MEANING: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)}
+            # on disk (memory-mapped): a query reads a few, a CLI command need not load them all
+            else {MEANING: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, on_disk=True)}
         )
         config = qe.EdgeConfig(
             vectors=dense,
