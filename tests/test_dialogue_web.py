@@ -135,3 +135,11 @@ def test_a_dialogue_hit_plays_from_its_line(chromium: str, server: LiveServer) -
         assert "talk.mkv from 0:09.0" in (page.text_content("#now-playing") or "")
         browser.close()
         assert errors == []
+
+
+def test_the_video_list_says_how_many_lines_are_indexed(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        videos = {v["name"]: v for v in http.get("/videos").json()["videos"]}
+        assert videos["movie.mkv"]["subtitle_lines"] == 2
+        assert videos["talk.mkv"]["subtitle_lines"] == 1
+        assert http.get("/videos/movie.mkv").json()["subtitle_lines"] == 2

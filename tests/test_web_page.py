@@ -332,6 +332,7 @@ def test_a_persian_query_sits_between_its_quote_marks(
     text_search(page, query)
     status = wait_status(page, query)
     assert f"for «{query}» (" in status  # the DOM order
+    page.evaluate("() => document.fonts.ready.then(() => true)")  # measured once laid out
     glyphs = page.eval_on_selector("#status", GLYPHS_JS)
     texts = [str(c) for c, _ in glyphs]
     opening = texts.index("«")  # the status's own marks: the first « and the last »

@@ -218,6 +218,10 @@ class Library:
     def video(self, name: str) -> VideoRecord | None:
         return self.store.catalog.by_name(name)
 
+    def subtitle_lines(self, video: VideoRecord) -> int:
+        """How many subtitle lines of `video` are indexed (0: none)."""
+        return self.store.dialogue.count(video.video_id) if self.store.has_dialogue else 0
+
     def remove(self, name: str) -> VideoRecord:
         """Forget a video (its frames, subtitles and thumbnails; the file is not touched)."""
         record = self._named(name)

@@ -175,6 +175,9 @@ class Engine:
     def video(self, name: str) -> VideoRecord | None:
         return self.library.video(name)
 
+    def subtitle_lines(self, video: VideoRecord) -> int:
+        return self.library.subtitle_lines(video)
+
     def thumbnail(self, video_id: str, pts: int) -> Path | None:
         """The frame's thumbnail file; made from the video when it is missing (indexed on
         another machine, or lost). None when neither exists."""

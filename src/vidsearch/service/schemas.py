@@ -94,6 +94,7 @@ class VideoOut(BaseModel):
     indexed_at: str
     uploaded: bool = Field(description="The file was uploaded to this server (and is its own)")
     stream_url: str
+    subtitle_lines: int = Field(0, description="Subtitle lines indexed for dialogue search")
 
 
 class VideoListOut(BaseModel):

@@ -42,6 +42,7 @@ def video_out(record: VideoRecord, ctx: ServiceContext, urls: Urls) -> VideoOut:
         indexed_at=record.indexed_at,
         uploaded=path.parent == ctx.engine.uploads_dir,
         stream_url=urls.stream(record.name),
+        subtitle_lines=ctx.engine.subtitle_lines(record),
     )
 
 
@@ -55,9 +56,9 @@ def find_video(ctx: ServiceContext, name: str) -> VideoRecord:
 @router.get("/videos", response_model=VideoListOut, dependencies=[Depends(require_read)])
 async def list_videos(request: Request, ctx: Ctx) -> VideoListOut:
     """Every indexed video (complete or still being indexed)."""
-    records = await run_in_threadpool(ctx.engine.videos)
     urls = Urls(request)
-    return VideoListOut(videos=[video_out(r, ctx, urls) for r in records])
+    videos = await run_in_threadpool(lambda: [video_out(r, ctx, urls) for r in ctx.engine.videos()])
+    return VideoListOut(videos=videos)
 
 
 @router.get(
@@ -69,7 +70,7 @@ async def list_videos(request: Request, ctx: Ctx) -> VideoListOut:
 async def get_video(request: Request, ctx: Ctx, name: VideoName) -> VideoOut:
     """One video."""
     record = await run_in_threadpool(find_video, ctx, name)
-    return video_out(record, ctx, Urls(request))
+    return await run_in_threadpool(video_out, record, ctx, Urls(request))
 
 
 @router.delete(
