@@ -144,13 +144,9 @@ def test_demo_runs_the_whole_pipeline(tiny_model: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "indexed vidsearch-demo.mp4: 6 frames from 18.0s of video" in result.output
     assert 'searching for "a dog"' in result.output
-    # at most one moment per captioned shot, each scoring above 0 (a random model's frames
-    # that match worse than noise are not shown)
     moments = [line for line in result.stdout.splitlines() if "vidsearch-demo.mp4  " in line]
-    assert 1 <= len(moments) <= 6
-    spans = [line.split("  ")[3] for line in moments]
-    assert len(set(spans)) == len(spans)
-    assert all(0 < float(line.split()[1]) <= 1 for line in moments)
+    assert len(moments) == 6  # one moment per captioned shot
+    assert all(0 < float(line.split()[1]) <= 1 for line in moments)  # scores are 0-1
     assert (tmp_path / "demo" / "samples" / "vidsearch-demo.mp4").is_file()
 
 

@@ -137,14 +137,7 @@ CASES = {
 }
 
 
-LOCAL_TOO_LONG = pytest.mark.xfail(
-    strict=True,
-    reason="LocalModelTranslator asks 128 new tokens of the tiny Marian model's 64 positions "
-    "(IndexError); data/translate/local.py should cap max_new_tokens at the model's length",
-)
-PARAMS = [
-    pytest.param(c, id=c, marks=[LOCAL_TOO_LONG] if c.endswith("local") else []) for c in CASES
-]
+PARAMS = [pytest.param(c, id=c) for c in CASES]
 
 
 @pytest.mark.parametrize("case", PARAMS)

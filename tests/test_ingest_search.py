@@ -67,7 +67,7 @@ def test_moments_merge_hits_of_one_shot(
     path, _ = standard_video
     with IndexStore(home) as store:
         Ingestor(store, encoder).index_file(path)
-        result = Searcher(store, encoder).search_text("anything", top_k=10, min_score=-1.0)
+        result = Searcher(store, encoder).search_text("anything", top_k=10)
     # 6 frames in 5 shots: the two frames of shot 0 merge into one moment
     assert len(result.moments) == 5
     first_shot = next(m for m in result.moments if m.shot == 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -203,7 +203,8 @@ class Searcher:
         if not self.store.has_vectors:
             return []
         with self.timer("vector_search"):
-            return self.store.vectors.search(vector, top_k, video_ids=[video_id])
+            hits = self.store.vectors.search(vector, top_k, video_ids=[video_id])
+        return [replace(h, score=frame_score(h.score)) for h in hits]
 
     def resolve_mode(
         self, mode: SearchMode | None, videos: Sequence[str] | None = None
@@ -246,13 +247,19 @@ class Searcher:
     def _frames(
         self, vector: np.ndarray, limit: int, scope: _Scope, min_score: float | None
     ) -> list[FrameHit]:
+        """The nearest frames, scored on the 0-1 scale (`frame_score`), at least `min_score`."""
         if not self.store.has_vectors:
             return []
+        floor = None if min_score is None else 2 * min_score - 1  # as a cosine
         with self.timer("vector_search"):
             hits = self.store.vectors.search(
-                vector, limit, video_ids=scope.video_ids, min_score=min_score
+                vector, limit, video_ids=scope.video_ids, min_score=floor
             )
-        return [h for h in hits if h.video_id in scope.records]  # points of removed videos
+        return [
+            replace(h, score=frame_score(h.score))
+            for h in hits
+            if h.video_id in scope.records  # points of removed videos
+        ]
 
     def _lines(
         self, query: TextQuery, top_k: int, scope: _Scope, notes: list[str]
@@ -358,9 +365,15 @@ class Searcher:
         return _Scope(records, [by_name[v] for v in videos])
 
 
+def frame_score(cosine: float) -> float:
+    """A frame's cosine similarity to the query on the 0-1 scale of every mode:
+    (1 + cosine) / 2, so 1 is the same direction and 0.5 unrelated."""
+    return min(1.0, max(0.0, (1.0 + cosine) / 2))
+
+
 def _kept(score: float, min_score: float | None) -> bool:
     """Moments score 0-1 in every mode: at least `min_score` when given, else above 0 (a
-    frame less like the query than unrelated noise, or a window no channel supports)."""
+    window no channel supports)."""
     return score > 0 if min_score is None else score >= min_score
 
 

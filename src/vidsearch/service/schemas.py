@@ -21,7 +21,7 @@ class ErrorOut(BaseModel):
 
 class FrameScore(BaseModel):
     timestamp: float = Field(description="Seconds from the start of the video")
-    score: float = Field(description="Cosine similarity to the query")
+    score: float = Field(description="Similarity to the query, 0-1: (1 + cosine) / 2")
 
 
 class DialogueLineOut(BaseModel):
@@ -45,7 +45,7 @@ class MomentOut(BaseModel):
     timestamp: float = Field(description="The best-matching frame, seconds")
     score: float = Field(
         description="How well it matches, 0-1 in every mode (higher is better; moments at 0 "
-        "are not returned): visual, the best frame's cosine similarity; hybrid and dialogue, "
+        "are not returned): visual, the best frame's (1 + cosine) / 2; hybrid and dialogue, "
         "the fused score as a share of the most the query's channels can give"
     )
     shot: int = Field(description="Index of the shot in the video")

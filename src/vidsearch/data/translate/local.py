@@ -91,8 +91,11 @@ class LocalModelTranslator:
         self.load()
         import torch
 
+        # never more tokens than the decoder has positions for (a small model has few)
+        positions = getattr(self._model.config, "max_position_embeddings", None)
+        limit = min(self.max_new_tokens, positions - 1) if positions else self.max_new_tokens
         options: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens,
+            "max_new_tokens": limit,
             "num_beams": self.num_beams,
         }
         if self._is_nllb():
