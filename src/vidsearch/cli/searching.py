@@ -76,8 +76,9 @@ def print_result(result: SearchResult) -> None:
     fused = result.mode not in (None, SearchMode.VISUAL)
     for rank, m in enumerate(result.moments, 1):
         why = f"[{m.why}]  " if fused else ""
+        score = round(m.score, 4)  # as the JSON and the server give it: the same line either way
         typer.echo(
-            f"{rank:>3}. {m.score:.3f}  {why}{m.video}  {clock(m.start)}–{clock(m.end)}  "
+            f"{rank:>3}. {score:.3f}  {why}{m.video}  {clock(m.start)}–{clock(m.end)}  "
             f"best {clock(m.timestamp)}  {m.thumbnail or ''}"
         )
         if m.dialogue:
