@@ -19,6 +19,13 @@ _VIDEO_ID = re.compile(r"[0-9a-f]{8,64}")
 _THUMBNAIL_FILE = re.compile(r"\d{1,20}\.jpg")
 
 
+# Invisible formatting characters are refused in names (bidi overrides and isolates can make
+# "gpj.mp4" read as something else; marks and the BOM make two names look alike), except the
+# joiners, which Persian spelling needs (U+200C, the ZWNJ, in "می‌خواهم").
+KEPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 class BadNameError(ConfigError):
     """A name from a request that cannot be used; the message says why."""
 
@@ -36,8 +43,9 @@ def upload_name(raw: str | None) -> str:
         raise BadNameError(f"file name {raw!r} must be a plain name, not a path")
     if name in {".", ".."} or name.startswith("."):
         raise BadNameError(f"file name {raw!r} must not start with a dot")
-    if any(unicodedata.category(c) == "Cc" for c in name):
-        raise BadNameError(f"file name {raw!r} contains control characters")
+    refused = _refused_character(name)
+    if refused is not None:
+        raise BadNameError(f"file name {raw!r} contains {refused}; rename the file")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise BadNameError(f"file name is too long (at most {MAX_NAME_BYTES} bytes)")
     suffix = Path(name).suffix.lower()
@@ -47,6 +55,23 @@ def upload_name(raw: str | None) -> str:
             f"{name}: {suffix or 'no extension'} is not a video file type; accepted: {accepted}"
         )
     return name
+
+
+def _refused_character(name: str) -> str | None:
+    """The first character that may not be in a file name, described, or None."""
+    for c in name:
+        category = unicodedata.category(c)
+        if category in _REFUSED_CATEGORIES and c not in KEPT_FORMAT_CHARACTERS:
+            kind = "a control character" if category == "Cc" else "an invisible character"
+            label = unicodedata.name(c, "unnamed")
+            return f"{kind} (U+{ord(c):04X} {label})"
+    return None
+
+
+def lookup_name(name: str) -> str:
+    """A video name from a URL, in the form uploads are stored under (NFC), so a name typed
+    or sent decomposed (macOS file names are NFD) finds the same video."""
+    return unicodedata.normalize("NFC", name)
 
 
 def inside(root: Path, *parts: str) -> Path:

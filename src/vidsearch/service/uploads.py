@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote_to_bytes
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
@@ -40,6 +41,38 @@ def _header_text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def _extended_value(header: bytes, key: bytes) -> bytes | None:
+    """The bytes of an RFC 5987 `key*=UTF-8''percent-encoded` parameter, if there is one.
+    RFC 7578 asks senders not to use it (browsers send UTF-8 in `filename="..."`), but some
+    clients do, with a plain ASCII `filename` beside it."""
+    for segment in header.split(b";")[1:]:
+        name, _, value = segment.partition(b"=")
+        if name.strip().lower() != key + b"*":
+            continue
+        charset, _, rest = value.strip().strip(b'"').partition(b"'")
+        _, _, encoded = rest.partition(b"'")
+        if charset.lower() not in (b"utf-8", b"utf8"):
+            raise ApiError(400, "a multipart file name is only accepted in UTF-8")
+        return unquote_to_bytes(encoded)
+    return None
+
+
+def disposition_filename(header: bytes) -> tuple[str, str | None]:
+    """The form field name and file name (None: not a file) of a part's
+    Content-Disposition, as raw bytes from the wire: UTF-8 (what browsers and httpx send),
+    `filename*=UTF-8''...` where given, Latin-1 only when the bytes are not UTF-8."""
+    # python-multipart reads a bytes header as Latin-1, so its values come back as the
+    # original bytes; a str header would be re-encoded to Latin-1 and fail on other text.
+    _, options = parse_options_header(header)
+    field = _header_text(options.get(b"name", b""))
+    extended = _extended_value(header, b"filename")
+    if extended is not None:
+        return field, _header_text(extended)
+    if b"filename" not in options:
+        return field, None
+    return field, _header_text(options[b"filename"])
+
+
 class _FilePartWriter:
     """python-multipart callbacks: keep the one file part, ignore other fields."""
 
@@ -51,7 +84,7 @@ class _FilePartWriter:
         self.path: Path | None = None
         self.size = 0
         self._out: IO[bytes] | None = None
-        self._headers: dict[str, str] = {}
+        self._headers: dict[str, bytes] = {}
         self._field = bytearray()
         self._value = bytearray()
         self._in_file = False
@@ -80,18 +113,17 @@ class _FilePartWriter:
     def _header_end(self) -> None:
         if len(self._field) + len(self._value) > MAX_HEADER_BYTES:
             raise ApiError(400, "a multipart header is too long")
-        self._headers[_header_text(bytes(self._field)).lower()] = _header_text(bytes(self._value))
+        self._headers[_header_text(bytes(self._field)).lower()] = bytes(self._value)
         self._field.clear()
         self._value.clear()
 
     def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get("content-disposition", ""))
-        field = _header_text(options.get(b"name", b""))
-        if field != FILE_FIELD or b"filename" not in options:
+        field, filename = disposition_filename(self._headers.get("content-disposition", b""))
+        if field != FILE_FIELD or filename is None:
             return  # another form field: its data is ignored
         if self.name is not None:
             raise ApiError(400, "send one file per upload")
-        self.name = self.check_name(_header_text(options[b"filename"]))
+        self.name = self.check_name(filename)
         suffix = Path(self.name).suffix.lower()
         self.path = self.incoming / f"{uuid.uuid4().hex}{suffix}"
         self._out = open(self.path, "xb")  # noqa: SIM115 - closed in _part_end or close()

@@ -16,7 +16,7 @@ from vidsearch.media.probe import probe_video
 from vidsearch.service.auth import require_read, require_write
 from vidsearch.service.context import ServiceContext, Urls, context
 from vidsearch.service.errors import ApiError
-from vidsearch.service.names import BadNameError, UnsupportedTypeError, upload_name
+from vidsearch.service.names import BadNameError, UnsupportedTypeError, lookup_name, upload_name
 from vidsearch.service.routes.common import multipart_body
 from vidsearch.service.routes.jobs import job_out
 from vidsearch.service.schemas import DeletedOut, JobOut, VideoListOut, VideoOut, errors
@@ -47,7 +47,7 @@ def video_out(record: VideoRecord, ctx: ServiceContext, urls: Urls) -> VideoOut:
 
 
 def find_video(ctx: ServiceContext, name: str) -> VideoRecord:
-    record = ctx.engine.video(name)
+    record = ctx.engine.video(name) or ctx.engine.video(lookup_name(name))
     if record is None:
         raise ApiError(404, f"no indexed video named {name!r}; GET /videos lists them")
     return record
