@@ -222,6 +222,15 @@ class Library:
         """How many subtitle lines of `video` are indexed (0: none)."""
         return self.store.dialogue.count(video.video_id) if self.store.has_dialogue else 0
 
+    def has_frame(self, video_id: str, pts: int) -> bool:
+        """Whether the index holds the frame of video `video_id` (content id) at `pts`: the
+        frames a thumbnail may be made for."""
+        from vidsearch.index.base import frame_point_id
+
+        if not self.store.has_vectors:
+            return False
+        return frame_point_id(video_id, pts) in self.store.vectors.point_ids(video_id)
+
     def remove(self, name: str) -> VideoRecord:
         """Forget a video (its frames, subtitles and thumbnails; the file is not touched)."""
         record = self._named(name)

@@ -180,12 +180,13 @@ class Engine:
 
     def thumbnail(self, video_id: str, pts: int) -> Path | None:
         """The frame's thumbnail file; made from the video when it is missing (indexed on
-        another machine, or lost). None when neither exists."""
+        another machine, or lost), but only for a frame the index holds: a URL naming any
+        other time writes nothing. None when there is no such thumbnail to give."""
         path = self.store.thumbnails.path_for(video_id, pts)
         if path.is_file():
             return path
         record = self.store.catalog.by_id(video_id)
-        if record is None or not record.complete:
+        if record is None or not record.complete or not self.library.has_frame(video_id, pts):
             return None
         try:
             image = read_frame(Path(record.path), pts)

@@ -16,7 +16,10 @@ from vidsearch.ingest import VIDEO_EXTENSIONS
 
 MAX_NAME_BYTES = 200
 _VIDEO_ID = re.compile(r"[0-9a-f]{8,64}")
-_THUMBNAIL_FILE = re.compile(r"\d{1,20}\.jpg")
+# ASCII digits only (`\d` takes any Unicode digit), no leading zero (one name per frame), and
+# at most 19 digits; thumbnail_pts bounds the value to a pts (int64)
+_THUMBNAIL_FILE = re.compile(r"(?:0|[1-9][0-9]{0,18})\.jpg")
+MAX_PTS = 2**63 - 1  # a frame's presentation time is a signed 64-bit integer
 
 
 # Invisible formatting characters are refused in names (bidi overrides and isolates can make
@@ -84,7 +87,17 @@ def inside(root: Path, *parts: str) -> Path:
 
 
 def thumbnail_parts(video_id: str, file: str) -> tuple[str, str]:
-    """Check the two path segments of a thumbnail URL."""
-    if not _VIDEO_ID.fullmatch(video_id) or not _THUMBNAIL_FILE.fullmatch(file):
-        raise BadNameError(f"no thumbnail {video_id}/{file}")
+    """Check the two path segments of a thumbnail URL (`<content id>/<pts>.jpg`)."""
+    thumbnail_pts(video_id, file)
     return video_id, file
+
+
+def thumbnail_pts(video_id: str, file: str) -> int:
+    """The frame time a thumbnail URL names, or BadNameError: an ASCII decimal from 0 to
+    2^63 - 1 without leading zeros, so every frame has one name and no number overflows."""
+    if not _VIDEO_ID.fullmatch(video_id) or not _THUMBNAIL_FILE.fullmatch(file):
+        raise BadNameError(f"no thumbnail {video_id}/{file[:80]}")
+    pts = int(file.removesuffix(".jpg"))
+    if pts > MAX_PTS:
+        raise BadNameError(f"no thumbnail {video_id}/{file}")
+    return pts

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from vidsearch.service.auth import require_read
 from vidsearch.service.context import ServiceContext, context
 from vidsearch.service.errors import ApiError
-from vidsearch.service.names import BadNameError, inside, thumbnail_parts
+from vidsearch.service.names import BadNameError, inside, thumbnail_parts, thumbnail_pts
 from vidsearch.service.ranges import check_range
 from vidsearch.service.routes.videos import find_video
 from vidsearch.service.schemas import errors
@@ -62,11 +62,11 @@ async def thumbnail(
 ) -> Response:
     """A frame image, as the `thumbnail_url` of a moment names it."""
     try:
-        parts = thumbnail_parts(video_id, file)
-        inside(ctx.engine.store.thumbnails.root, *parts)
+        pts = thumbnail_pts(video_id, file)
+        inside(ctx.engine.store.thumbnails.root, *thumbnail_parts(video_id, file))
     except BadNameError as exc:
         raise ApiError(404, str(exc)) from None
-    path = await run_in_threadpool(ctx.engine.thumbnail, video_id, int(Path(file).stem))
+    path = await run_in_threadpool(ctx.engine.thumbnail, video_id, pts)
     if path is None:
         raise ApiError(404, f"no thumbnail {video_id}/{file}, and no readable video to make it")
     try:  # read whole (a few KB): a video deleted meanwhile is a 404, not a response cut short
