@@ -1,7 +1,8 @@
 """CLIP image preprocessing as pure functions over PIL and numpy (no torchvision).
 
 Same steps as the reference CLIP transform: resize the short side (bicubic), centre crop,
-scale to [0, 1], normalise per channel, channels first.
+scale to [0, 1], normalise per channel, channels first; the crop is taken before scaling, so
+an image of any aspect ratio costs one size x size image.
 """
 
 from __future__ import annotations
@@ -31,15 +32,25 @@ class PreprocessConfig:
         return cls(size=size, mean=tuple(mean), std=tuple(std))  # type: ignore[arg-type]
 
 
-def resize_and_crop(image: np.ndarray, size: int) -> np.ndarray:
-    """Short side to `size` (bicubic), then the centred size x size square."""
-    pil = Image.fromarray(image)
-    w, h = pil.size
-    scale = size / min(w, h)
-    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    pil = pil.resize((new_w, new_h), Image.Resampling.BICUBIC)
+def crop_box(width: int, height: int, size: int) -> tuple[float, float, float, float]:
+    """The region of a width x height image that the reference transform keeps: the centred
+    size x size square of the image scaled so its short side is `size`, in source pixels."""
+    scale = size / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    sx, sy = new_w / width, new_h / height
     left, top = (new_w - size) // 2, (new_h - size) // 2
-    return np.asarray(pil.crop((left, top, left + size, top + size)))
+    return left / sx, top / sy, (left + size) / sx, (top + size) / sy
+
+
+def resize_and_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """Short side to `size` (bicubic), then the centred size x size square.
+
+    Only the square is ever scaled (Pillow's `box`, sampling the same source pixels as
+    scaling the whole image and cropping), so the work is size x size whatever the aspect
+    ratio: scaling a 1x60000 strip whole would make a 224 x 13,440,000 image (9 GB)."""
+    pil = Image.fromarray(image)
+    box = crop_box(*pil.size, size)
+    return np.asarray(pil.resize((size, size), Image.Resampling.BICUBIC, box=box))
 
 
 def to_pixel_values(images: Sequence[np.ndarray], config: PreprocessConfig) -> np.ndarray:

@@ -41,6 +41,9 @@ from vidsearch.types import DecodeMode
 
 ANALYSIS_SIZE = (48, 27)  # width, height
 WORKING_SHORT_SIDE = 256
+# ...and the long side at most this (extreme aspect ratios: a 2x60000 frame stays 2x2048;
+# the encoder keeps only the centred square anyway), so a working image is < 1.6 MB.
+WORKING_MAX_SIDE = 2048
 # A file counts as truncated when decoding ends this long before its announced end.
 TRUNCATION_TOLERANCE_S = 0.5
 TRUNCATION_TOLERANCE_FRAMES = 3
@@ -77,8 +80,8 @@ class DecodedFrame:
     render: Callable[[], np.ndarray]
 
     def working_image(self) -> np.ndarray:
-        """RGB uint8 with the short side at WORKING_SHORT_SIDE px (never upscaled), turned
-        upright."""
+        """RGB uint8 with the short side at WORKING_SHORT_SIDE px and the long side at most
+        WORKING_MAX_SIDE (never upscaled), turned upright."""
         return self.render()
 
 
@@ -101,9 +104,16 @@ class _Scaled:
         return np.ascontiguousarray(np.rot90(image, self.turns)) if self.turns else image
 
 
-def working_size(width: int, height: int, short_side: int = WORKING_SHORT_SIDE) -> tuple[int, int]:
-    """Scale (width, height) so the short side is `short_side`, keeping even dimensions."""
-    scale = min(1.0, short_side / max(1, min(width, height)))
+def working_size(
+    width: int,
+    height: int,
+    short_side: int = WORKING_SHORT_SIDE,
+    max_side: int = WORKING_MAX_SIDE,
+) -> tuple[int, int]:
+    """Scale (width, height) so the short side is `short_side` and the long side at most
+    `max_side` (never upscaled), keeping even dimensions."""
+    longest = max(1, width, height)
+    scale = min(1.0, short_side / max(1, min(width, height)), max_side / longest)
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 

@@ -8,12 +8,13 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from vidsearch.config import DEFAULT_TOP_K
 from vidsearch.search import MAX_QUERY_CHARS, MAX_TOP_K, SearchResult
+from vidsearch.search.images import PILLOW_BOMB, UNREADABLE, image_pixels, too_many_pixels
 from vidsearch.service.auth import require_read
 from vidsearch.service.context import ServiceContext, Urls, context
 from vidsearch.service.errors import ApiError
@@ -84,10 +85,14 @@ async def search_text(
 
 
 def _decode_image(data: bytes, name: str) -> np.ndarray:
+    """Pixels of an uploaded query image: 415 if it is not an image, 400 (QueryError) if it
+    is outside the bounds of `search/images.py` (checked before any pixel is decoded)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            return image_pixels(image, name)
+    except PILLOW_BOMB:
+        raise too_many_pixels(name) from None
+    except UNREADABLE:
         raise ApiError(415, f"{name}: not an image that can be read (JPEG, PNG, WebP...)") from None
 
 
