@@ -58,6 +58,7 @@ class Job:
     position: float = 0.0  # seconds of video decoded
     duration: float = 0.0
     video: str | None = None  # the name it is searchable under, once known
+    content_id: str | None = None  # the video's content id, where known when submitted
     result: str | None = None  # "indexed" or "skipped" (already indexed)
     error: str | None = None
     created_at: float = field(default_factory=time.time)
@@ -81,6 +82,14 @@ class Job:
         if self.duration > 0 and self.frames_total > 0:
             passed = max(decoded, round(self.frames_total * min(1.0, position / self.duration)))
         self.frames_done = passed
+
+
+class DuplicateContent(VidsearchError):
+    """The same video (by content id) is already queued or being indexed under `name`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the same video is already being indexed as {name!r}")
+        self.name = name
 
 
 class JobCancelled(Exception):  # noqa: N818 - not an error: a request to stop
@@ -142,9 +151,29 @@ class JobRunner:
         return self._thread is not None and self._thread.is_alive()
 
     # -- requests ---------------------------------------------------------------------
-    def submit(self, path: Path, frames_total: int = 0, duration: float = 0.0) -> Job:
-        job = Job(uuid.uuid4().hex, path.name, path, frames_total=frames_total, duration=duration)
+    def submit(
+        self,
+        path: Path,
+        frames_total: int = 0,
+        duration: float = 0.0,
+        content_id: str | None = None,
+    ) -> Job:
+        """Queue `path`; with its `content_id`, DuplicateContent when an unfinished job
+        already has the same content (checked and queued under one lock, so of two identical
+        uploads at once exactly one is queued)."""
+        job = Job(
+            uuid.uuid4().hex,
+            path.name,
+            path,
+            frames_total=frames_total,
+            duration=duration,
+            content_id=content_id,
+        )
         with self._lock:
+            if content_id is not None:
+                for other in self._jobs.values():
+                    if other.content_id == content_id and not other.state.finished:
+                        raise DuplicateContent(other.file)
             self._jobs[job.id] = job
             self._cancels[job.id] = threading.Event()
             self._forget_old()

@@ -16,7 +16,14 @@ from vidsearch.media.probe import probe_video
 from vidsearch.service.auth import require_read, require_write
 from vidsearch.service.context import ServiceContext, Urls, context
 from vidsearch.service.errors import ApiError
-from vidsearch.service.names import BadNameError, UnsupportedTypeError, lookup_name, upload_name
+from vidsearch.service.jobs import DuplicateContent, Job
+from vidsearch.service.names import (
+    BadNameError,
+    UnsupportedTypeError,
+    inside,
+    lookup_name,
+    upload_name,
+)
 from vidsearch.service.routes.common import multipart_body
 from vidsearch.service.routes.jobs import job_out
 from vidsearch.service.schemas import DeletedOut, JobOut, VideoListOut, VideoOut, errors
@@ -81,11 +88,33 @@ async def get_video(request: Request, ctx: Ctx, name: VideoName) -> VideoOut:
 )
 async def delete_video(ctx: Ctx, name: VideoName) -> DeletedOut:
     """Forget a video; an uploaded file is deleted too, a file indexed from disk is not.
-    A job still indexing it is stopped first."""
-    record = await run_in_threadpool(find_video, ctx, name)
-    cancelled = await run_in_threadpool(ctx.jobs.cancel_path, Path(record.path))
-    file_deleted = await run_in_threadpool(ctx.engine.remove, record)
-    return DeletedOut(name=record.name, file_deleted=file_deleted, cancelled_jobs=cancelled)
+    A job still indexing it is stopped first; an upload still queued (not in the catalog
+    yet) is cancelled and its file deleted."""
+    return await run_in_threadpool(_delete, ctx, name)
+
+
+def _delete(ctx: ServiceContext, name: str) -> DeletedOut:
+    """Deletes exactly what `name` names: its catalog row and its own uploaded file (so a
+    restart, which resumes the files left in the uploads folder, cannot bring it back)."""
+    record = ctx.engine.video(name) or ctx.engine.video(lookup_name(name))
+    if record is not None:
+        cancelled = ctx.jobs.cancel_path(Path(record.path))
+        record = ctx.engine.video(record.name) or record  # a cancelled job may have changed it
+        file_deleted = ctx.engine.remove(record)
+        return DeletedOut(name=record.name, file_deleted=file_deleted, cancelled_jobs=cancelled)
+    try:
+        queued = inside(ctx.engine.uploads_dir, upload_name(lookup_name(name)))
+    except (BadNameError, UnsupportedTypeError):
+        queued = None
+    cancelled = ctx.jobs.cancel_path(queued) if queued is not None else []
+    if not cancelled:
+        find_video(ctx, name)  # the 404
+    record = ctx.engine.video(queued.name)  # a job cancelled while running left a row
+    if record is not None:
+        file_deleted = ctx.engine.remove(record)
+    else:
+        file_deleted = ctx.engine.delete_upload(queued)
+    return DeletedOut(name=queued.name, file_deleted=file_deleted, cancelled_jobs=cancelled)
 
 
 def _name_checker(ctx: ServiceContext):
@@ -107,8 +136,11 @@ def _name_checker(ctx: ServiceContext):
     return check
 
 
-def _accept(ctx: ServiceContext, received: ReceivedFile) -> tuple[Path, int, float]:
-    """Check the content and move the file into the uploads folder (never replacing one)."""
+def _accept(ctx: ServiceContext, received: ReceivedFile) -> Job:
+    """Check the content, move the file into the uploads folder (never replacing one) and
+    queue its job. One rule for the same content under another name, decided here, before
+    any job starts: 409 naming the video it already is (indexed, or queued or being indexed),
+    and no second file is kept."""
     try:
         try:
             info = probe_video(received.path)
@@ -125,9 +157,14 @@ def _accept(ctx: ServiceContext, received: ReceivedFile) -> tuple[Path, int, flo
             os.link(received.path, final)
         except FileExistsError:
             raise ApiError(409, f"a video named {received.name!r} is already uploaded") from None
+        frames = info.frame_count or round(info.duration * info.fps)
+        try:
+            return ctx.jobs.submit(final, frames, info.duration, content_id=info.content_id)
+        except DuplicateContent as exc:
+            final.unlink(missing_ok=True)
+            raise ApiError(409, f"{received.name}: {exc}") from None
     finally:
         received.path.unlink(missing_ok=True)
-    return final, info.frame_count or round(info.duration * info.fps), info.duration
 
 
 @router.post(
@@ -147,7 +184,6 @@ async def upload_video(request: Request, ctx: Ctx) -> JSONResponse:
     received = await receive_upload(
         request, incoming, ctx.service.max_upload_bytes, _name_checker(ctx)
     )
-    path, frames, duration = await run_in_threadpool(_accept, ctx, received)
-    job = ctx.jobs.submit(path, frames, duration)
+    job = await run_in_threadpool(_accept, ctx, received)
     out = job_out(job, Urls(request))
     return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.url})
