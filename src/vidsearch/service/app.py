@@ -2,7 +2,8 @@
 
 The app owns an Engine (index + model) for its lifetime: the lifespan starts it (unless the
 caller already did, as `vidsearch serve` does to fail fast), starts the job worker, resumes
-uploads left unfinished by a previous run, and on shutdown stops jobs and closes the index.
+uploads left unfinished by a previous run, keeps the process's temporary files under the data
+directory (`uploads/.incoming`, emptied at start), and on shutdown stops jobs and closes the index.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from vidsearch.service.context import ServiceContext
 from vidsearch.service.docs import install_docs
 from vidsearch.service.engine import Engine
 from vidsearch.service.errors import install_error_handlers
-from vidsearch.service.hardening import RequestGuard, SecurityHeaders
+from vidsearch.service.hardening import BodyLimit, RequestGuard, SecurityHeaders, spool_under
 from vidsearch.service.jobs import JobRunner
 from vidsearch.service.metrics import ServiceMetrics
 from vidsearch.service.routes import compat, health, jobs, local_paths, media, search, videos, web
-from vidsearch.service.settings import ServiceSettings
+from vidsearch.service.settings import INCOMING_DIR_NAME, ServiceSettings
 
 DESCRIPTION = """Find the moment in a video that a sentence describes.
 
@@ -60,7 +61,8 @@ def create_app(
         runner.start()
         await anyio.to_thread.run_sync(runner.resume_uploads)
         try:
-            yield
+            with spool_under(engine.uploads_dir / INCOMING_DIR_NAME):
+                yield
         finally:
             await anyio.to_thread.run_sync(runner.stop)
             await anyio.to_thread.run_sync(engine.close)
@@ -91,6 +93,13 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["X-API-Key", "Authorization", "Content-Type", "Range"],
         )
+    app.add_middleware(
+        BodyLimit,
+        forms={
+            ("POST", "/search"): service.max_image_bytes,
+            ("POST", "/videos"): service.max_upload_bytes,
+        },
+    )
     app.add_middleware(
         RequestGuard,
         idle_timeout_s=service.body_idle_timeout_s,

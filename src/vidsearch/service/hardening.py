@@ -7,6 +7,13 @@
   `min_bytes_per_s` on average once that long has passed, ends the request with 408 (a slow
   or stalled upload would otherwise hold a connection and a worker for ever).
 
+`BodyLimit`: a request body is counted while it streams, against its route's limit (a query
+image, an upload, a small default elsewhere): a declared Content-Length over the limit, or
+the byte that passes it in a chunked body, is answered 413 at once; the rest of the body is
+never read into memory or onto disk (a little is read and dropped so the client sees the
+answer). `spool_under` keeps the temporary files of Starlette's form parser in the data
+directory instead of the system temp folder.
+
 `SecurityHeaders`: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` and
 `X-Frame-Options: DENY` on every response; a Content-Security-Policy on HTML pages: the web
 page loads only its own scripts, styles and media; the Swagger page at /docs needs its
@@ -17,7 +24,11 @@ CORS stays off unless origins are configured (`VIDSEARCH_CORS_ORIGINS`): see app
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 import anyio
@@ -27,6 +38,9 @@ from vidsearch.service.errors import ApiError, error_response
 
 DEFAULT_IDLE_TIMEOUT_S = 30.0
 DEFAULT_MIN_BYTES_PER_S = 1024
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # routes without a limit of their own (JSON bodies)
+FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and part headers around a file
+DRAIN_LIMIT_BYTES = 8 * 1024 * 1024  # of a refused body, read and dropped so the answer arrives
 
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -104,6 +118,113 @@ class RequestGuard:
             return message
 
         return paced
+
+
+class BodyLimit:
+    """`forms`: the largest file per (method, path) of a route that takes a multipart form
+    (the form's boundaries and headers are allowed on top); `default`: the largest body of any
+    other request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        forms: Mapping[tuple[str, str], int],
+        default: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.app = app
+        self.forms = dict(forms)
+        self.default = default
+
+    def limit_for(self, scope: Scope) -> tuple[int, int]:
+        """(the limit to name, the bytes allowed) for a request."""
+        limit = self.forms.get((scope.get("method", ""), scope["path"]))
+        if limit is None:
+            return self.default, self.default
+        return limit, limit + FORM_OVERHEAD_BYTES
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, allowed = self.limit_for(scope)
+        message = f"the request body is larger than the limit of {human_size(limit)}"
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isascii() and declared.isdigit() and int(declared) > allowed:
+            await _drain(receive)
+            await error_response(413, message)(scope, receive, send)
+            return
+        received = 0
+        refused = False  # the body passed the limit: the app's own answer is dropped
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received, refused
+            if refused:  # a route that reads on after the refusal finds the body ended
+                return {"type": "http.request", "body": b"", "more_body": False}
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > allowed:
+                    refused = True
+                    if event.get("more_body", False):
+                        await _drain(receive)
+                    raise ApiError(413, message)
+            return event
+
+        async def unless_refused(event: Message) -> None:
+            nonlocal started
+            if not refused or started:
+                started = started or event["type"] == "http.response.start"
+                await send(event)
+
+        try:
+            await self.app(scope, counted, unless_refused)
+        except Exception:
+            if not refused or started:
+                raise
+        # The 413 goes out once the app has cleaned up (a partial upload deleted), whatever
+        # the route made of the failing read (FastAPI answers 400 for a JSON body's).
+        if refused and not started:
+            await error_response(413, message)(scope, receive, send)
+
+
+def human_size(n: float) -> str:
+    """1536 -> '1.5 KiB'; bytes below 1 KiB as a count."""
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        n /= 1024
+        if n < 1024 or unit == "GiB":
+            break
+    return f"{n:.1f} {unit}"
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop up to DRAIN_LIMIT_BYTES of a refused body: a client still sending can
+    then read the answer instead of a connection reset; a larger body is cut off."""
+    seen = 0
+    while seen <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+@contextlib.contextmanager
+def spool_under(folder: Path) -> Iterator[None]:
+    """Temporary files made while the block runs (Starlette's form parser spools a file part
+    over 1 MiB to `tempfile`, which has no per-call folder) go to `folder`, not the system temp
+    folder: they count against the data directory's disk, where the limits are known."""
+    folder.mkdir(parents=True, exist_ok=True)
+    before = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
 
 
 class SecurityHeaders:
