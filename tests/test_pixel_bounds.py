@@ -174,3 +174,38 @@ def test_hostile_query_images_are_400_quickly_in_bounded_memory(
         growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
     assert_json_error(response, 400, fragment)
     assert elapsed < 5 and growth < 200 * MB
+
+
+_INDEX_PEAK = """
+import resource, sys
+from pathlib import Path
+import av, numpy as np
+import vidsearch
+video, home, model = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+with av.open(str(video), "w") as out:  # 2x4096: scaled whole to 224 wide, 700 MB a frame
+    stream = out.add_stream("libx264", rate=5)
+    stream.width, stream.height, stream.pix_fmt = 2, 4096, "yuv420p"
+    for i in range(10):
+        frame = np.full((4096, 2, 3), i * 20, np.uint8)
+        out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+    out.mux(stream.encode())
+with vidsearch.open(home, model, interval=0.5) as library:
+    library.load()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report = library.index([video])
+    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    assert report.indexed == 1, report.to_json()
+    print(growth)
+"""
+
+
+def test_a_2x4096_video_indexes_in_bounded_memory(tmp_path: Path, tiny_model: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _INDEX_PEAK, str(tmp_path / "tall.mp4"), str(tmp_path / "home")]
+        + [str(tiny_model)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert int(run.stdout.split()[-1]) < 150 * MB
