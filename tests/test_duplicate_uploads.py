@@ -95,3 +95,29 @@ def test_a_queued_upload_can_be_deleted_and_stays_deleted(
             assert "queued.mp4" not in names(http) and "queued.mp4" not in uploads(home)
     finally:
         live.stop()
+
+
+def test_a_resumed_upload_holds_its_content(
+    tmp_path: Path, tiny_model: Path, clips: dict[str, Path]
+) -> None:
+    """An upload left unindexed by the previous run is resumed with its content id: the
+    same bytes under another name are refused while it waits, as before the restart."""
+    home = tmp_path / "home"
+    live = live_server(home, tiny_model)
+    try:
+        with httpx.Client(base_url=live.url, timeout=60) as http:
+            # resumed in name order: the long one first, so left.mp4 waits after the restart
+            assert upload(http, clips["long"], "a-long.mp4").status_code == 202
+            assert upload(http, clips["same"], "left.mp4").status_code == 202
+    finally:
+        live.stop()  # left.mp4 never started: its file waits in uploads/
+    assert "left.mp4" in uploads(home)
+    live = live_server(home, tiny_model)
+    try:
+        with httpx.Client(base_url=live.url, timeout=60) as http:
+            assert_json_error(
+                upload(http, clips["same"], "other.mp4"), 409, "being indexed as 'left.mp4'"
+            )
+            assert "other.mp4" not in uploads(home)
+    finally:
+        live.stop()

@@ -212,9 +212,25 @@ class JobRunner:
             if path.name.startswith(".") or not path.is_file():
                 continue
             if not any(r.complete for r in catalog.by_path(str(path))):
-                resumed.append(self.submit(path))
+                try:
+                    resumed.append(self._resubmit(path))
+                except DuplicateContent as exc:  # left by a version without the upload rule
+                    self.engine.delete_upload(path)
+                    log.warning("deleted %s: %s", path.name, exc)
+                    continue
                 log.info("resuming the indexing of %s", path.name)
         return resumed
+
+    def _resubmit(self, path: Path) -> Job:
+        """Queue a left-over upload with its content id, so that the upload rule (the same
+        video under another name is refused) holds for it too; a file that no longer probes
+        is queued as it is, and its job fails and deletes it."""
+        try:
+            info = probe_video(path)
+        except VidsearchError:
+            return self.submit(path)
+        frames = info.frame_count or round(info.duration * info.fps)
+        return self.submit(path, frames, info.duration, content_id=info.content_id)
 
     # -- the worker -------------------------------------------------------------------
     def _update(self, job_id: str, **changes: object) -> None:
