@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
@@ -21,8 +22,14 @@ from vidsearch.errors import ConfigError
 from vidsearch.service.context import ServiceContext
 from vidsearch.service.docs import install_docs
 from vidsearch.service.engine import Engine
-from vidsearch.service.errors import install_error_handlers
-from vidsearch.service.hardening import BodyLimit, RequestGuard, SecurityHeaders, spool_under
+from vidsearch.service.errors import install_error_handlers, private_forms
+from vidsearch.service.hardening import (
+    BodyLimit,
+    RequestGuard,
+    SecurityHeaders,
+    TrustedLocations,
+    spool_under,
+)
 from vidsearch.service.jobs import JobRunner
 from vidsearch.service.metrics import ServiceMetrics
 from vidsearch.service.routes import compat, health, jobs, local_paths, media, search, videos, web
@@ -35,6 +42,15 @@ indexed in the background: follow `GET /jobs/{id}`); play a moment from its `pla
 Uploads and deletes need the API key (`X-API-Key` header); errors are JSON
 `{"error", "message", "status"}`.
 """
+
+
+def private_folders(settings: Settings) -> list[Path]:
+    """The server's folders that responses name only relatively: the data directory, and the
+    model directory when the model is one."""
+    folders = [settings.data_dir.home]
+    if settings.model and Path(settings.model).expanduser().is_dir():
+        folders.append(Path(settings.model).expanduser())
+    return folders
 
 
 def create_app(
@@ -83,8 +99,11 @@ def create_app(
             {"name": "compatibility", "description": "The seed design's route"},
         ],
     )
-    app.state.vidsearch = ServiceContext(settings, service, engine, runner, metrics)
-    install_error_handlers(app)
+    private = private_folders(settings)
+    app.state.vidsearch = ServiceContext(
+        settings, service, engine, runner, metrics, private_forms(private)
+    )
+    install_error_handlers(app, private=private)
     metrics.instrument(app)
     if service.cors_origins:  # off unless asked for
         app.add_middleware(
@@ -105,6 +124,7 @@ def create_app(
         idle_timeout_s=service.body_idle_timeout_s,
         min_bytes_per_s=service.body_min_bytes_per_s,
     )
+    app.add_middleware(TrustedLocations, public_url=service.public_url)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, errors included
     metrics.watch_index(engine.index_stats)
     for module in (health, search, videos, jobs, media, web):

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from vidsearch.config import Settings
 from vidsearch.service.engine import Engine
+from vidsearch.service.hardening import origin
 from vidsearch.service.jobs import JobRunner
 from vidsearch.service.metrics import ServiceMetrics
 from vidsearch.service.settings import ServiceSettings
@@ -21,6 +22,7 @@ class ServiceContext:
     engine: Engine
     jobs: JobRunner
     metrics: ServiceMetrics
+    private: tuple[str, ...] = ()  # folders no response shows the path of: `errors.redact`
 
 
 def context(request: Request) -> ServiceContext:
@@ -28,10 +30,12 @@ def context(request: Request) -> ServiceContext:
 
 
 class Urls:
-    """Absolute URLs of the server's resources, as the request reached it."""
+    """Absolute URLs of the server's resources: under the configured public URL, else the
+    address the request's connection came in on; never built from the Host header, which the
+    client writes (see `hardening.origin`)."""
 
     def __init__(self, request: Request) -> None:
-        self.base = str(request.base_url).rstrip("/")
+        self.base = origin(request.scope, context(request).service.public_url).rstrip("/")
 
     def stream(self, video: str) -> str:
         return f"{self.base}/videos/{quote(video, safe='')}/stream"

@@ -3,14 +3,20 @@
 Library errors map by type, in one table (`HTTP_STATUSES`: a bad query is the client's fault,
 a missing model is the server's); an `ApiError` carries its own status; anything unexpected is
 logged and answered with a plain 500, never a traceback.
-Install with `install_error_handlers(app)` before other middleware, so that metrics count the
-500s too.
+What an error body may show: names, and paths relative to the server's own folders
+(`redact`: the data directory, the model directory), never their absolute paths: a reader
+needs no key to see a 404 or a failed job, and the layout of the server's disk is not theirs.
+Install with `install_error_handlers(app, private=...)` before other middleware, so that
+metrics count the 500s too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
 from http import HTTPStatus
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -81,17 +87,41 @@ def _location(loc: tuple | list) -> str:
     return ".".join(parts) or "request"
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def private_forms(folders: Sequence[Path]) -> tuple[str, ...]:
+    """The spellings of `folders` a message may carry (as given, absolute, symlinks
+    resolved), longest first, so that a folder inside another is taken out first."""
+    forms = set()
+    for folder in folders:
+        for form in (folder, folder.absolute(), folder.resolve()):
+            text = str(form).rstrip(os.sep)
+            if len(text) > 1:
+                forms.add(text)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact(text: str, private: Sequence[str]) -> str:
+    """`text` with the server's own folders (`private_forms`) taken out: a path under one
+    becomes relative to it (`uploads/x.mp4`), the folder itself its name."""
+    for folder in private:
+        text = text.replace(folder + os.sep, "")
+        text = text.replace(folder, os.path.basename(folder) or folder)
+    return text
+
+
+def install_error_handlers(app: FastAPI, *, private: Sequence[Path] = ()) -> None:
+    """`private`: folders whose absolute paths no error body shows (see `redact`)."""
+    hidden = private_forms(private)
+
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.message, exc.headers)
+        return error_response(exc.status, redact(exc.message, hidden), exc.headers)
 
     @app.exception_handler(VidsearchError)
     async def _library(_: Request, exc: VidsearchError) -> JSONResponse:
         status = status_for(exc)
         if status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
-        return error_response(status, str(exc))
+        return error_response(status, redact(str(exc), hidden))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -109,7 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"no such resource: {request.url.path}"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
-        return error_response(exc.status_code, message, exc.headers)
+        return error_response(exc.status_code, redact(message, hidden), exc.headers)
 
     app.add_middleware(_CatchAll)
 

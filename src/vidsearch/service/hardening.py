@@ -14,6 +14,10 @@ never read into memory or onto disk (a little is read and dropped so the client 
 answer). `spool_under` keeps the temporary files of Starlette's form parser in the data
 directory instead of the system temp folder.
 
+`TrustedLocations`: an absolute `Location` (Starlette's slash redirects build theirs from the
+Host header) is rewritten onto the server's own origin (`origin`: the configured public URL,
+else the address the connection came in on), so a forged Host never comes back to a client.
+
 `SecurityHeaders`: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` and
 `X-Frame-Options: DENY` on every response; a Content-Security-Policy on HTML pages: the web
 page loads only its own scripts, styles and media; the Swagger page at /docs needs its
@@ -29,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -225,6 +229,57 @@ def spool_under(folder: Path) -> Iterator[None]:
         yield
     finally:
         tempfile.tempdir = before
+
+
+def origin(scope: Scope, public_url: str | None = None) -> str:
+    """Where this server's URLs start: `public_url` if configured, else the scheme and the
+    local address of the request's connection (a unix socket: "", relative URLs); never
+    anything the client wrote in a header (the scheme comes from a trusted proxy at most)."""
+    if public_url:
+        return public_url
+    root = scope.get("root_path", "")
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return root
+    scheme = scope.get("scheme") if scope.get("scheme") in ("http", "https") else "http"
+    host, port = str(server[0]), int(server[1])
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port == {"http": 80, "https": 443}[scheme] else f"{host}:{port}"
+    return f"{scheme}://{netloc}{root}"
+
+
+class TrustedLocations:
+    def __init__(self, app: ASGIApp, *, public_url: str | None = None) -> None:
+        self.app = app
+        self.public_url = public_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def rewritten(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, self._trusted(scope, v) if k.lower() == b"location" else v)
+                    for k, v in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, rewritten)
+
+    def _trusted(self, scope: Scope, location: bytes) -> bytes:
+        parts = urlsplit(location.decode("latin-1"))
+        if not parts.netloc:
+            return location  # relative: on this server already
+        path = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+        base = origin(scope, self.public_url)
+        root = scope.get("root_path", "")
+        if root and base.endswith(root) and path.startswith(root):
+            path = path[len(root) :]
+        return (base + path).encode("latin-1")
 
 
 class SecurityHeaders:

@@ -7,6 +7,8 @@ import ipaddress
 import uvicorn
 from fastapi import FastAPI
 
+from vidsearch.service.settings import ServiceSettings
+
 GRACEFUL_SHUTDOWN_S = 15
 
 
@@ -25,13 +27,30 @@ def holder_text(host: str, port: int) -> str:
     return f"vidsearch server at {url}: search it there ({url}/ or {url}/docs), or stop it"
 
 
-def run(app: FastAPI, host: str, port: int, *, log_level: str = "info") -> None:
+def proxy_options(service: ServiceSettings) -> dict[str, object]:
+    """uvicorn's X-Forwarded-* handling: off unless proxies are configured (uvicorn would
+    otherwise believe any process on 127.0.0.1 about the client's address and scheme)."""
+    if not service.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(service.forwarded_allow_ips)}
+
+
+def run(
+    app: FastAPI,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    service: ServiceSettings | None = None,
+) -> None:
+    """`service`: by default the settings the app was built with."""
+    service = service or app.state.vidsearch.service
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        proxy_headers=True,
         server_header=False,
+        **proxy_options(service),  # type: ignore[arg-type]
     )

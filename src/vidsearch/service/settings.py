@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +41,17 @@ class ServiceSettings(BaseSettings):
         description='Origins other web sites may call the API from (JSON: ["https://a.b"]); '
         "none by default: CORS is off",
     )
+    public_url: str | None = Field(
+        None,
+        description="The server's address as its users reach it (https://search.example.org): "
+        "the absolute URLs in responses start with it; unset: the address the request's "
+        "connection came in on (never the Host header)",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        "(comma-separated addresses or networks); none by default: the headers are ignored",
+    )
     media_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="Folders on the server's disk whose videos `POST /videos/local` may index "
@@ -53,3 +65,20 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part.strip()]
         return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_ips(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(f"not an http(s) address like https://search.example.org: {value}")
+        return value.strip().rstrip("/")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from vidsearch.service.auth import require_read
 from vidsearch.service.context import ServiceContext, Urls, context
-from vidsearch.service.errors import ApiError
+from vidsearch.service.errors import ApiError, redact
 from vidsearch.service.jobs import Job
 from vidsearch.service.schemas import JobListOut, JobOut, errors
 
@@ -16,7 +16,8 @@ router = APIRouter(tags=["jobs"], dependencies=[Depends(require_read)])
 Ctx = Annotated[ServiceContext, Depends(context)]
 
 
-def job_out(job: Job, urls: Urls) -> JobOut:
+def job_out(job: Job, urls: Urls, private: tuple[str, ...] = ()) -> JobOut:
+    """`private`: the server's folders an error message may not show (`errors.redact`)."""
     return JobOut(
         id=job.id,
         url=urls.job(job.id),
@@ -31,7 +32,7 @@ def job_out(job: Job, urls: Urls) -> JobOut:
         progress=round(job.progress, 4),
         position=round(job.position, 3),
         duration=round(job.duration, 3),
-        error=job.error,
+        error=None if job.error is None else redact(job.error, private),
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -42,7 +43,7 @@ def job_out(job: Job, urls: Urls) -> JobOut:
 async def list_jobs(request: Request, ctx: Ctx) -> JobListOut:
     """Recent jobs, newest first."""
     urls = Urls(request)
-    return JobListOut(jobs=[job_out(j, urls) for j in ctx.jobs.jobs()])
+    return JobListOut(jobs=[job_out(j, urls, ctx.private) for j in ctx.jobs.jobs()])
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=errors(404))
@@ -53,4 +54,4 @@ async def get_job(
     job = ctx.jobs.get(job_id)
     if job is None:
         raise ApiError(404, f"no job {job_id!r} (jobs are kept in memory until the server stops)")
-    return job_out(job, Urls(request))
+    return job_out(job, Urls(request), ctx.private)
