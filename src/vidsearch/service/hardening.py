@@ -224,11 +224,13 @@ def spool_under(folder: Path) -> Iterator[None]:
     folder: they count against the data directory's disk, where the limits are known."""
     folder.mkdir(parents=True, exist_ok=True)
     before = tempfile.tempdir
-    tempfile.tempdir = str(folder)
+    ours = tempfile.tempdir = str(folder)
     try:
         yield
     finally:
-        tempfile.tempdir = before
+        if tempfile.tempdir == ours:  # apps in one process (tests) may stop in any order
+            gone = before is not None and not Path(before).is_dir()
+            tempfile.tempdir = None if gone else before
 
 
 def origin(scope: Scope, public_url: str | None = None) -> str:
