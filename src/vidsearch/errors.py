@@ -5,6 +5,7 @@
      │    └── BadNameError        a file name from a request cannot be used (vidsearch.service)
      ├── NotFoundError            nothing of that name is indexed (a video, a job)
      ├── ConflictError            the name is taken already
+     │    └── DuplicateContent    the same video is queued under another name (vidsearch.service)
      ├── MediaError               a file cannot be used as a video
      │    ├── DecodeError         it opened, but decoding failed or stopped early (truncated)
      │    └── UnsupportedTypeError  its name's extension is not a video's (vidsearch.service)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from vidsearch.errors import VidsearchError
+from vidsearch.errors import ConflictError, VidsearchError
 from vidsearch.ingest import IngestReport, IngestStatus
 from vidsearch.media.probe import probe_video
 from vidsearch.service.engine import Engine
@@ -84,7 +84,7 @@ class Job:
         self.frames_done = passed
 
 
-class DuplicateContent(VidsearchError):
+class DuplicateContent(ConflictError):
     """The same video (by content id) is already queued or being indexed under `name`."""
 
     def __init__(self, name: str) -> None:

@@ -28,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 from prometheus_fastapi_instrumentator import metrics as http_metrics
+from starlette.responses import PlainTextResponse
 from starlette.types import Scope
 
 REQUEST_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -139,5 +140,11 @@ class ServiceMetrics:
             excluded_handlers=["/metrics"],
             registry=self.registry,
         ).add(by_route).instrument(app).expose(
-            app, endpoint="/metrics", include_in_schema=True, tags=["monitoring"]
+            app,
+            endpoint="/metrics",
+            include_in_schema=True,
+            tags=["monitoring"],
+            # documented as what it is: Prometheus' text format, not JSON
+            response_class=PlainTextResponse,
+            summary="Prometheus metrics (text exposition format)",
         )
