@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from vidsearch.client import Client
 from vidsearch.config import Settings
 from vidsearch.service.app import create_app
 from vidsearch.service.settings import ServiceSettings
@@ -80,3 +86,55 @@ def assert_json_error(response: httpx.Response, status: int, *fragments: str) ->
     for fragment in fragments:
         assert fragment in body["message"], (fragment, body["message"])
     return body
+
+
+SERVE_START_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_process(
+    home: Path, model: Path, env: dict[str, str] | None = None, *, stop: int | None = None
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`vidsearch serve` as a process of its own group (ended by its pid) and its URL, once
+    ready. `stop`: the signal that ends it (default SIGTERM, then SIGKILL after 60 s)."""
+    port = free_port()
+    environ = {**os.environ, "VIDSEARCH_HOME": str(home), **(env or {})}
+    environ.pop("VIDSEARCH_MODEL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vidsearch", "serve", "--port", str(port)]
+        + ["--model", str(model), "--log-level", "warning"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVE_START_TIMEOUT_S
+        with Client(url) as client:
+            while not client.ready():
+                if process.poll() is not None:
+                    out = process.stdout.read().decode() if process.stdout else ""
+                    pytest.fail(f"vidsearch serve exited with {process.returncode}:\n{out}")
+                assert time.monotonic() < deadline, "vidsearch serve did not become ready"
+                time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, stop or signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+        if process.stdout:
+            process.stdout.close()

@@ -7,11 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,60 +17,22 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from service_support import API_KEY, live_server
+from service_support import API_KEY, free_port, live_server, serve_process
 from vidsearch.cli import app
 from vidsearch.cli.server_library import server_url
-from vidsearch.client import Client
 from vidsearch.config import DataDir
 from vidsearch.index.lock import LockHolder, read_holder
 from vidsearch.service.server import holder_text
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 
-START_TIMEOUT_S = 120
 KEY = "beside-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def serving(home: Path, model: Path, **env: str) -> Iterator[str]:
     """`vidsearch serve` in its own process group (ended by its pid); its URL."""
-    port = _free_port()
-    environ = {**os.environ, "VIDSEARCH_HOME": str(home), **env}
-    environ.pop("VIDSEARCH_MODEL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vidsearch", "serve", "--port", str(port)]
-        + ["--model", str(model), "--log-level", "warning"],
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with Client(url) as client:
-            while not client.ready():
-                if process.poll() is not None:
-                    out = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"vidsearch serve exited with {process.returncode}:\n{out}")
-                assert time.monotonic() < deadline, "vidsearch serve did not become ready"
-                time.sleep(0.1)
+    with serve_process(home, model, env) as (_, url):
         yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def _cli(home: Path, *args: str, key: str | None = None):
@@ -235,7 +193,7 @@ def test_a_stale_lock_record_is_not_a_server(home: Path, tiny_model: Path, tmp_p
     live = live_server(tmp_path / "served", tiny_model)  # a real server, of another index
     dead = subprocess.Popen(["true"])
     dead.wait()
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     try:
         for pid, url in ((dead.pid, live.url), (os.getpid(), closed)):
             record = f"pid {pid}: vidsearch server at {url}: search it there, or stop it"

@@ -4,63 +4,27 @@ it is."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from service_support import serve_process
 from vidsearch.cli import app
 from vidsearch.client import Client
 from vidsearch.index import IndexStore
 from vidsearch.testing.videos import SceneSpan
 
-START_TIMEOUT_S = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture()
 def served(home: Path, tiny_model: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     """`vidsearch serve` in its own process group; ended by its pid."""
-    port = free_port()
-    env = {**os.environ, "VIDSEARCH_API_KEY": "cli-key", "VIDSEARCH_HOME": str(home)}
-    env.pop("VIDSEARCH_MODEL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vidsearch", "serve", "--port", str(port)]
-        + ["--model", str(tiny_model), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with Client(url) as client:
-            while not client.ready():
-                if process.poll() is not None:
-                    out = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"vidsearch serve exited with {process.returncode}:\n{out}")
-                assert time.monotonic() < deadline, "vidsearch serve did not become ready"
-                time.sleep(0.1)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
-        if process.stdout:
-            process.stdout.close()
+    key = {"VIDSEARCH_API_KEY": "cli-key"}
+    with serve_process(home, tiny_model, key, stop=signal.SIGKILL) as served:
+        yield served
 
 
 @pytest.mark.slow
