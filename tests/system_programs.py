@@ -1,4 +1,4 @@
-"""System programs some tests drive (Chromium, Prometheus), found on PATH or the test stops.
+"""System programs some tests drive (Chromium, Prometheus, Tesseract, espeak-ng), found on PATH or the test stops.
 
 A developer's machine may lack them: the test skips, saying what is missing and the line that
 installs it. CI must never skip them silently: `.ci/run` installs the packages and sets
@@ -14,7 +14,13 @@ import pytest
 
 REQUIRE_VARIABLE = "VIDSEARCH_REQUIRE_SYSTEM_PROGRAMS"
 # The programs the tests use -> the Debian package that brings each (shown in pytest's header).
-PROGRAMS = {"chromium": "chromium", "prometheus": "prometheus", "promtool": "prometheus"}
+PROGRAMS = {
+    "chromium": "chromium",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "tesseract": "tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas",
+    "espeak-ng": "espeak-ng",
+}
 
 
 def require_program(name: str, apt_package: str) -> str:

@@ -49,6 +49,8 @@ LAYERS: dict[str, int | str] = {
     "vidsearch.subtitles": 1,
     "vidsearch.encoders": 2,
     "vidsearch.dialogue.encoder": 2,
+    "vidsearch.speech": 2,
+    "vidsearch.screen_text": 2,
     "vidsearch.index": 3,
     "vidsearch.ingest": 4,
     "vidsearch.prefetch": 4,
