@@ -1,0 +1,264 @@
+"""Tesseract, run as its own program: images in, lines of text with confidences out.
+
+No Python binding: the `tesseract` binary is driven through a list file, so one process
+reads a whole batch of images and pays its start-up (loading the eng and fas models, ~0.1 s
+with both) once per batch instead of once per image. Each process gets OMP_THREAD_LIMIT=1:
+Tesseract's OpenMP threads cost more than they give on small images (measured: a single
+band image took 0.18 s with OpenMP on 2 cores, 0.11 s without), and `workers` processes run
+side by side instead.
+
+Words come from the TSV output with their confidence; words below WORD_MIN_CONFIDENCE and lines
+below LINE_MIN_CONFIDENCE are dropped (noise and textures read as strings of short "words").
+Tesseract's LSTM engine writes right-to-left text in logical order; the words of a line are
+still put in reading order by their boxes, so an engine that reports visual order gives the
+same text. Persian lines are spelled the way queries are (`vidsearch.text.spelling`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidsearch.errors import ModelError
+from vidsearch.text.language import PERSIAN, detect_language, letter_scripts
+from vidsearch.text.spelling import words_spelling
+
+APT_LINE = "sudo apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas"
+DEFAULT_LANGUAGES = ("eng", "fas")
+# Page segmentation: 11 = sparse text (signs, captions anywhere), 6 = one uniform block.
+SPARSE_TEXT = 11
+UNIFORM_BLOCK = 6
+SINGLE_LINE = 7
+# Tesseract's language code for the script a line's letters are mostly in.
+SCRIPT_TESSERACT = {"ARABIC": "fas", "LATIN": "eng"}
+CROP_PADDING = 6
+WORD_MIN_CONFIDENCE = 45.0
+LINE_MIN_CONFIDENCE = 65.0
+MIN_LINE_LETTERS = 2
+# Seconds one batch may take before the process is abandoned (a hung Tesseract).
+BATCH_TIMEOUT_S = 300.0
+# Bidi controls some engines put around right-to-left words: never part of the text.
+_BIDI_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"))
+
+
+@dataclass(frozen=True, slots=True)
+class OcrLine:
+    """One line Tesseract read: spelled for matching, with its mean word confidence (0-100)
+    and box (left, top, right, bottom) in the image's pixels."""
+
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    text: str
+    confidence: float
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+class TesseractEngine:
+    """Reads batches of grayscale images; `submit` runs a batch in the background."""
+
+    def __init__(
+        self,
+        languages: Sequence[str] = DEFAULT_LANGUAGES,
+        *,
+        binary: str | Path = "tesseract",
+        workers: int | None = None,
+        tessdata_dir: Path | None = None,
+    ) -> None:
+        self.languages = tuple(languages)
+        self.binary = str(binary)
+        self.workers = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
+        self.tessdata_dir = tessdata_dir
+        self._path: str | None = None
+        self._version: str | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def version(self) -> str:
+        self.load()
+        assert self._version is not None
+        return self._version
+
+    def load(self) -> None:
+        """Find the binary and its language data now; ModelError names what is missing."""
+        if self._path is not None:
+            return
+        path = shutil.which(self.binary)
+        if path is None:
+            raise ModelError(f"OCR: the program {self.binary!r} is not installed: {APT_LINE}")
+        version = self._run_quietly([path, "--version"])
+        self._version = version.split()[1] if len(version.split()) > 1 else "unknown"
+        listed = self._run_quietly([path, "--list-langs", *self._data_args()])
+        available = {line.strip() for line in listed.splitlines()[1:]}
+        missing = [language for language in self.languages if language not in available]
+        if missing:
+            raise ModelError(
+                f"OCR: Tesseract has no language data for {', '.join(missing)}: {APT_LINE}"
+            )
+        self._path = path
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def submit(self, images: Sequence[np.ndarray], mode: int) -> Future[list[list[OcrLine]]]:
+        """Read `images` in one Tesseract process, in the background (at most `workers` at
+        once); the result has one list of lines per image."""
+        self.load()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tesseract")
+        return self._pool.submit(self.read, list(images), mode)
+
+    def read(self, images: Sequence[np.ndarray], mode: int = SPARSE_TEXT) -> list[list[OcrLine]]:
+        """Lines read on each image (2-D uint8 grayscale): one Tesseract process, and a second
+        one for lines that mix scripts (see `_reread_mixed`)."""
+        pages = self._run(images, mode, self.languages)
+        if len(self.languages) > 1:
+            self._reread_mixed(images, pages)
+        return pages
+
+    def _reread_mixed(self, images: Sequence[np.ndarray], pages: list[list[OcrLine]]) -> None:
+        """With eng+fas, Tesseract sometimes reads a Persian word as Latin garbage ("Oop" in
+        a Persian line) or the reverse. Such a line is read again, cropped, in the language
+        of most of its letters alone; the new reading replaces it when more confident."""
+        crops, places = [], []
+        for i, lines in enumerate(pages):
+            for j, line in enumerate(lines):
+                language = _mixed_line_language(line.text)
+                if language in self.languages:
+                    crops.append(_crop(images[i], line.box))
+                    places.append((i, j, language))
+        for language in sorted({place[2] for place in places}):
+            chosen = [k for k, place in enumerate(places) if place[2] == language]
+            again = self._run([crops[k] for k in chosen], SINGLE_LINE, (language,))
+            for k, lines in zip(chosen, again, strict=True):
+                i, j, _ = places[k]
+                if lines and lines[0].confidence > pages[i][j].confidence:
+                    pages[i][j] = OcrLine(lines[0].text, lines[0].confidence, pages[i][j].box)
+
+    def _run(
+        self, images: Sequence[np.ndarray], mode: int, languages: Sequence[str]
+    ) -> list[list[OcrLine]]:
+        self.load()
+        if not images:
+            return []
+        with tempfile.TemporaryDirectory(prefix="vidsearch-ocr-") as folder:
+            names = []
+            for i, image in enumerate(images):
+                name = os.path.join(folder, f"{i}.pgm")
+                _write_pgm(name, image)
+                names.append(name)
+            listing = os.path.join(folder, "images.txt")
+            with open(listing, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(names) + "\n")
+            command = [self._path or self.binary, listing, "stdout", *self._data_args()]
+            command += ["-l", "+".join(languages), "--psm", str(mode), "tsv"]
+            env = dict(os.environ, OMP_THREAD_LIMIT="1")
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, env=env, timeout=BATCH_TIMEOUT_S, check=False
+                )
+            except subprocess.TimeoutExpired:
+                raise ModelError(f"OCR: Tesseract took over {BATCH_TIMEOUT_S:.0f} s") from None
+            except OSError as exc:
+                raise ModelError(f"OCR: cannot run Tesseract: {exc.strerror}") from None
+        if done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ModelError(
+                f"OCR: Tesseract failed: {message[-1] if message else done.returncode}"
+            )
+        return parse_tsv(done.stdout.decode("utf-8", "replace"), len(images))
+
+    def _data_args(self) -> list[str]:
+        return ["--tessdata-dir", str(self.tessdata_dir)] if self.tessdata_dir else []
+
+    def _run_quietly(self, command: list[str]) -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ModelError(f"OCR: cannot run {command[0]}: {exc}; {APT_LINE}") from None
+        # Tesseract 5 prints its version and language list on stdout, 4 on stderr.
+        return (done.stdout or done.stderr).decode("utf-8", "replace")
+
+
+def parse_tsv(tsv: str, pages: int) -> list[list[OcrLine]]:
+    """Tesseract's TSV (one page per image of the list) as lines per image, filtered by
+    confidence and put in reading order."""
+    lines: dict[tuple[int, int, int, int], list[_Word]] = {}
+    for row in tsv.splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) < 12 or cells[0] != "5":
+            continue
+        text = cells[11].translate(_BIDI_MARKS).strip()
+        confidence = float(cells[10])
+        if not text or confidence < WORD_MIN_CONFIDENCE or not any(c.isalnum() for c in text):
+            continue
+        left, top, width, height = (int(v) for v in cells[6:10])
+        key = (int(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]))
+        lines.setdefault(key, []).append(
+            _Word(text, confidence, left, top, left + width, top + height)
+        )
+    result: list[list[OcrLine]] = [[] for _ in range(pages)]
+    for (page, *_), words in lines.items():
+        line = _line(words)
+        if line is not None and 1 <= page <= pages:
+            result[page - 1].append(line)
+    return result
+
+
+def _line(words: list[_Word]) -> OcrLine | None:
+    joined = " ".join(w.text for w in words)
+    rtl = detect_language(joined) == PERSIAN
+    ordered = sorted(words, key=lambda w: -w.right if rtl else w.left)
+    text = words_spelling(" ".join(w.text for w in ordered))
+    confidence = sum(w.confidence for w in words) / len(words)
+    if confidence < LINE_MIN_CONFIDENCE or sum(c.isalpha() for c in text) < MIN_LINE_LETTERS:
+        return None
+    box = (
+        min(w.left for w in words),
+        min(w.top for w in words),
+        max(w.right for w in words),
+        max(w.bottom for w in words),
+    )
+    return OcrLine(text, confidence, box)
+
+
+def _write_pgm(path: str, image: np.ndarray) -> None:
+    """Binary PGM: no encoding cost (PNG compression would cost more than reading the file)."""
+    gray = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = gray.shape
+    with open(path, "wb") as handle:
+        handle.write(f"P5 {width} {height} 255\n".encode("ascii"))
+        handle.write(gray.tobytes())
+
+
+def _mixed_line_language(text: str) -> str | None:
+    """The Tesseract language of most of a line's letters when it mixes Latin and Arabic
+    script, else None."""
+    scripts = letter_scripts(text)
+    if not (scripts["ARABIC"] and scripts["LATIN"]):
+        return None
+    return SCRIPT_TESSERACT["ARABIC" if scripts["ARABIC"] >= scripts["LATIN"] else "LATIN"]
+
+
+def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    left, top, right, bottom = box
+    h, w = image.shape[:2]
+    pad = CROP_PADDING
+    return image[max(0, top - pad) : min(h, bottom + pad), max(0, left - pad) : min(w, right + pad)]
