@@ -89,8 +89,16 @@ def merge_samples(
 
 
 def similarity(a: str, b: str) -> float:
-    """0..1: how alike two readings are (difflib's ratio of matching characters)."""
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+    """0..1: how alike two readings are: difflib's ratio of matching characters, or, when one
+    reading is at least half as long as the other, the share of the shorter one found in the
+    longer (a line read whole on one frame and with a word missing on the next)."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    ratio = matcher.ratio()
+    shorter, longer = sorted((len(a), len(b)))
+    if shorter == 0 or shorter * 2 < longer:
+        return ratio
+    matched = sum(block.size for block in matcher.get_matching_blocks())
+    return max(ratio, matched / shorter)
 
 
 def _best_match(spans: list[_Open], taken: set[int], text: str) -> int | None:

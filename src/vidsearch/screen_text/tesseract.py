@@ -33,16 +33,22 @@ from vidsearch.text.spelling import words_spelling
 
 APT_LINE = "sudo apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas"
 DEFAULT_LANGUAGES = ("eng", "fas")
-# Page segmentation: 11 = sparse text (signs, captions anywhere), 6 = one uniform block.
+# Page segmentation: 3 = automatic layout (signs, titles anywhere; read the generated frames
+# a little better than 11, sparse text, at the same cost), 6 = one uniform block.
+AUTO_LAYOUT = 3
 SPARSE_TEXT = 11
 UNIFORM_BLOCK = 6
 SINGLE_LINE = 7
+# Tesseract's global Otsu threshold loses dark text on a light sign over mid-grey footage
+# (nothing read on the generated sign); Sauvola's local threshold reads it.
+SAUVOLA = 2
 # Tesseract's language code for the script a line's letters are mostly in.
 SCRIPT_TESSERACT = {"ARABIC": "fas", "LATIN": "eng"}
 CROP_PADDING = 6
 WORD_MIN_CONFIDENCE = 45.0
 LINE_MIN_CONFIDENCE = 65.0
 MIN_LINE_LETTERS = 2
+ROW_GAP_HEIGHTS = 1.5
 # Seconds one batch may take before the process is abandoned (a hung Tesseract).
 BATCH_TIMEOUT_S = 300.0
 # Bidi controls some engines put around right-to-left words: never part of the text.
@@ -168,7 +174,8 @@ class TesseractEngine:
             with open(listing, "w", encoding="utf-8") as handle:
                 handle.write("\n".join(names) + "\n")
             command = [self._path or self.binary, listing, "stdout", *self._data_args()]
-            command += ["-l", "+".join(languages), "--psm", str(mode), "tsv"]
+            command += ["-l", "+".join(languages), "--psm", str(mode)]
+            command += ["-c", f"thresholding_method={SAUVOLA}", "tsv"]
             env = dict(os.environ, OMP_THREAD_LIMIT="1")
             try:
                 done = subprocess.run(
@@ -214,12 +221,39 @@ def parse_tsv(tsv: str, pages: int) -> list[list[OcrLine]]:
         lines.setdefault(key, []).append(
             _Word(text, confidence, left, top, left + width, top + height)
         )
-    result: list[list[OcrLine]] = [[] for _ in range(pages)]
+    rows: dict[int, list[list[_Word]]] = {}
     for (page, *_), words in lines.items():
-        line = _line(words)
-        if line is not None and 1 <= page <= pages:
-            result[page - 1].append(line)
+        rows.setdefault(page, []).append(words)
+    result: list[list[OcrLine]] = [[] for _ in range(pages)]
+    for page, page_lines in rows.items():
+        if 1 <= page <= pages:
+            joined = (_line(words) for words in _join_rows(page_lines))
+            result[page - 1] = [line for line in joined if line is not None]
     return result
+
+
+def _join_rows(lines: list[list[_Word]]) -> list[list[_Word]]:
+    """Lines that continue each other on one row (Tesseract makes a block of each word of a
+    sign now and then): joined when they overlap vertically by most of their height and
+    the gap between them is under ROW_GAP_HEIGHTS of their height."""
+    rows: list[list[_Word]] = []
+    for words in sorted(lines, key=lambda ws: min(w.left for w in ws)):
+        for row in rows:
+            if _continues(row, words):
+                row.extend(words)
+                break
+        else:
+            rows.append(list(words))
+    return rows
+
+
+def _continues(row: list[_Word], words: list[_Word]) -> bool:
+    top, bottom = min(w.top for w in row), max(w.bottom for w in row)
+    w_top, w_bottom = min(w.top for w in words), max(w.bottom for w in words)
+    height = min(bottom - top, w_bottom - w_top)
+    overlap = min(bottom, w_bottom) - max(top, w_top)
+    gap = min(w.left for w in words) - max(w.right for w in row)
+    return height > 0 and overlap >= 0.6 * height and gap <= ROW_GAP_HEIGHTS * height
 
 
 def _line(words: list[_Word]) -> OcrLine | None:
