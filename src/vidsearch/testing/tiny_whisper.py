@@ -1,0 +1,207 @@
+"""A tiny random Whisper, built offline, that both speech backends load like a real one.
+
+    python -m vidsearch.testing.tiny_whisper DIR
+
+`ensure_tiny_whisper(cache)` writes (once per TINY_WHISPER_VERSION) two folders:
+
+- `hf/`: a transformers `WhisperForConditionalGeneration` checkpoint with a generation
+  config, a feature-extractor config and a `tokenizer.json`;
+- `ct2/`: the same weights converted by CTranslate2, for faster-whisper.
+
+The vocabulary has real Whisper's layout (51865 ids: text, <|endoftext|>, the language
+tokens, task tokens, <|notimestamps|>, then 1501 timestamps), because CTranslate2 and
+faster-whisper find special tokens by name and judge a model multilingual by its size. The
+text part is a byte-level BPE learnt from a few sentences, padded with pseudo-words.
+
+The weights are random, so the "transcript" is garbage; the output projection is arranged so
+that learnt text tokens always beat <|endoftext|> and the timestamps: decoding runs until the
+caller's `max_new_tokens` cap (keep it small in tests) and yields non-empty text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import string
+import sys
+from pathlib import Path
+
+from vidsearch.encoders.torch_extra import require_torch
+from vidsearch.speech.models import WHISPER_LANGUAGES
+
+# Bump when the files written change: cached builds under another version are rebuilt.
+TINY_WHISPER_VERSION = 1
+TEXT_VOCAB = 50257  # ids below <|endoftext|>, as in Whisper's GPT-2 vocabulary
+TIMESTAMPS = 1501  # <|0.00|> .. <|30.00|>
+LEARNT_VOCAB = 600  # the BPE part learnt from the corpus; the rest is padding
+CORPUS = [
+    "a man running on the beach at sunset",
+    "the red car is parked in the street",
+    "two dogs are playing in the snow",
+    "a woman reads a book in the cafe",
+    "children laugh in a green park",
+    "مردی هنگام غروب در ساحل می‌دود",
+    "یک ماشین قرمز در خیابان پارک شده است",
+    "دو سگ در برف بازی می‌کنند",
+    "زنی در کافه کتاب می‌خواند",
+]
+SPECIAL_BEFORE_LANGUAGES = ["<|endoftext|>", "<|startoftranscript|>"]
+SPECIAL_AFTER_LANGUAGES = [
+    "<|translate|>",
+    "<|transcribe|>",
+    "<|startoflm|>",
+    "<|startofprev|>",
+    "<|nocaptions|>",
+    "<|notimestamps|>",
+]
+
+
+def special_tokens() -> list[str]:
+    """Every token after the text vocabulary, in Whisper's order (ids from 50257 on)."""
+    languages = [f"<|{code}|>" for code in WHISPER_LANGUAGES]
+    timestamps = [f"<|{i * 0.02:.2f}|>" for i in range(TIMESTAMPS)]
+    return [*SPECIAL_BEFORE_LANGUAGES, *languages, *SPECIAL_AFTER_LANGUAGES, *timestamps]
+
+
+def build_tokenizer():  # -> tokenizers.Tokenizer
+    """A byte-level BPE with Whisper's 51865-id layout, made offline."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    learnt = Tokenizer(models.BPE())
+    learnt.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=LEARNT_VOCAB,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    learnt.train_from_iterator(CORPUS * 4, trainer=trainer)
+    state = json.loads(learnt.to_str())
+    vocab: dict[str, int] = state["model"]["vocab"]
+    fillers = ("Ġ" + "".join(t) for n in (2, 3, 4) for t in _letters(n))
+    for word in fillers:
+        if len(vocab) >= TEXT_VOCAB - 1:
+            break
+        vocab.setdefault(word, len(vocab))
+    # Whisper's multilingual vocabulary ends its text part with an empty token, and
+    # CTranslate2 (4.8) judges a model multilingual by finding it.
+    vocab[""] = TEXT_VOCAB - 1
+    state["model"]["vocab"] = vocab
+    tokenizer = Tokenizer.from_str(json.dumps(state))
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.add_special_tokens([AddedToken(t, special=True) for t in special_tokens()])
+    assert tokenizer.get_vocab_size() == TEXT_VOCAB + len(special_tokens()) == 51865
+    return tokenizer
+
+
+def _letters(n: int):
+    return itertools.product(string.ascii_lowercase, repeat=n)
+
+
+def _generation_config(tokenizer) -> dict:
+    ids = tokenizer.token_to_id
+    return {
+        "decoder_start_token_id": ids("<|startoftranscript|>"),
+        "bos_token_id": ids("<|endoftext|>"),
+        "eos_token_id": ids("<|endoftext|>"),
+        "pad_token_id": ids("<|endoftext|>"),
+        "no_timestamps_token_id": ids("<|notimestamps|>"),
+        "prev_sot_token_id": ids("<|startofprev|>"),
+        "is_multilingual": True,
+        "lang_to_id": {f"<|{c}|>": ids(f"<|{c}|>") for c in WHISPER_LANGUAGES},
+        "task_to_id": {"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")},
+        "max_initial_timestamp_index": 50,
+        "max_length": 448,
+        "suppress_tokens": [],
+        "begin_suppress_tokens": [ids("<|endoftext|>")],
+        "alignment_heads": [[1, 0], [1, 1]],
+    }
+
+
+def write_tiny_whisper_hf(directory: Path, *, seed: int = 0) -> Path:
+    """The transformers checkpoint (random weights) with its tokenizer and configs."""
+    torch = require_torch("writing the tiny Whisper", "transformers")
+    from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration
+    from transformers import PreTrainedTokenizerFast, WhisperFeatureExtractor
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer()
+    ids = tokenizer.token_to_id
+    config = WhisperConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        num_mel_bins=80,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
+        max_source_positions=1500,
+        max_target_positions=448,
+        decoder_start_token_id=ids("<|startoftranscript|>"),
+        bos_token_id=ids("<|endoftext|>"),
+        eos_token_id=ids("<|endoftext|>"),
+        pad_token_id=ids("<|endoftext|>"),
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        # Learnt text tokens score far above everything else, so the random decoder writes
+        # words (never <|endoftext|>, never a run of bare timestamps) until its cap.
+        weight = model.proj_out.weight
+        weight.zero_()
+        weight[:LEARNT_VOCAB].normal_(0.0, 1.0)
+    model.generation_config = GenerationConfig(**_generation_config(tokenizer))
+    model.save_pretrained(directory)
+    tokenizer.save(str(directory / "tokenizer.json"))
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=tokenizer)
+    wrapped.save_pretrained(directory)  # tokenizer_config.json, for AutoTokenizer
+    tokenizer.save(str(directory / "tokenizer.json"))  # the plain file, as Whisper ships it
+    WhisperFeatureExtractor(feature_size=80).save_pretrained(directory)
+    return directory
+
+
+def convert_for_ctranslate2(hf_dir: Path, directory: Path) -> Path:
+    """The CTranslate2 conversion faster-whisper loads (float32 weights: the compute type,
+    int8 included, is chosen when loading)."""
+    from ctranslate2.converters import TransformersConverter
+
+    converter = TransformersConverter(
+        str(hf_dir), copy_files=["tokenizer.json", "preprocessor_config.json"]
+    )
+    converter.convert(str(directory), force=True)
+    return Path(directory)
+
+
+def ensure_tiny_whisper(cache: Path) -> Path:
+    """The tiny Whisper under `cache` (built once per version): returns the folder holding
+    `hf/` and `ct2/`."""
+    root = Path(cache) / f"tiny-whisper-v{TINY_WHISPER_VERSION}"
+    done = root / "complete"
+    if done.is_file():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    write_tiny_whisper_hf(root / "hf")
+    convert_for_ctranslate2(root / "hf", root / "ct2")
+    done.write_text(f"{TINY_WHISPER_VERSION}\n")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0 if args and args[0] in {"-h", "--help"} else 2
+    print(ensure_tiny_whisper(Path(args[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
