@@ -16,6 +16,12 @@ from vidsearch.testing.videos import SceneSpan, standard_scenes, write_video
 
 FPS = 25
 
+# Speech and on-screen text are on by default for users; the suite turns them off so that a
+# test indexing a video runs no OCR and tries no ASR model (the ASR default is not on this
+# machine). Tests of those sources turn them on with their own settings.
+os.environ.setdefault("VIDSEARCH_SPEECH", "off")
+os.environ.setdefault("VIDSEARCH_SCREEN_TEXT", "false")
+
 
 def pytest_report_header() -> str:
     return report_header()

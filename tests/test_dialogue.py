@@ -30,7 +30,7 @@ from vidsearch.ingest import Ingestor, IngestStatus
 from vidsearch.search import Searcher, read_query
 from vidsearch.search.fusion import Channel, FusionMethod, calibrate, fuse
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
-from vidsearch.types import DialogueHit, FrameHit, MatchKind, SearchMode
+from vidsearch.types import DialogueHit, FrameHit, SearchMode
 
 FPS = 25
 LINES_EN = [
@@ -63,10 +63,10 @@ def test_rrf_puts_the_window_both_channels_agree_on_first() -> None:
     words = [line("a", "v", 7.5, 2, (6, 9), 5.0), line("b", "v", 12.0, 3, (11, 14), 4.0)]
     windows = fuse(frames, [], words, 10, method=FusionMethod.RRF)
     assert [(w.shot, w.why) for w in windows] == [
-        (2, MatchKind.BOTH),
-        (0, MatchKind.FRAME),
-        (3, MatchKind.DIALOGUE),
-        (1, MatchKind.FRAME),
+        (2, "frame + subtitle"),
+        (0, "frame"),
+        (3, "subtitle"),
+        (1, "frame"),
     ]
     assert windows[0].fused == pytest.approx(1 / 62 + 1 / 61)
     assert [ln.text for ln in windows[0].best_lines()] == ["a"]
@@ -101,8 +101,8 @@ def test_lines_in_a_long_shot_get_their_own_window() -> None:
     words = [line("early", "v", 11.0, 0, long, 3.0), line("late", "v", 300.0, 0, long, 2.0)]
     windows = fuse(frames, [], words, 5)
     spans = sorted((w.start, w.end, w.why) for w in windows)
-    assert spans[0][2] is MatchKind.BOTH and spans[0][0] <= 10.0 <= spans[0][1]
-    assert spans[1] == (298.0, 303.0, MatchKind.DIALOGUE)
+    assert spans[0][2] == "frame + subtitle" and spans[0][0] <= 10.0 <= spans[0][1]
+    assert spans[1] == (298.0, 303.0, "subtitle")
 
 
 def test_placement_on_stored_frames() -> None:
@@ -180,7 +180,7 @@ def test_phrase_search_finds_the_exact_words_in_order(indexed: Indexed) -> None:
         [moment] = result.moments  # the reordered line has the words, not the phrase
         assert [ln.text for ln in moment.dialogue] == ["She said she'll never come back."]
         assert (moment.start, moment.end) == pytest.approx((3.0, 6.0), abs=0.05)
-        assert moment.why is MatchKind.DIALOGUE and moment.frames == []
+        assert moment.why == "subtitle" and moment.frames == []
         assert moment.thumbnail is not None and Path(moment.thumbnail).is_file()
         # without quotes both lines share the words; BM25 ranks them, and IDF favours neither
         loose = searcher.search_text("never come back", mode=SearchMode.DIALOGUE, top_k=5)
@@ -207,8 +207,8 @@ def test_hybrid_is_the_default_and_says_why(indexed: Indexed) -> None:
         searcher = Searcher(store, indexed.encoder, dialogue=indexed.dialogue)
         result = searcher.search_text("Where is the key?", top_k=10)
         assert result.mode is SearchMode.HYBRID
-        assert {m.why for m in result.moments} <= set(MatchKind)
-        assert any(m.why is MatchKind.BOTH for m in result.moments)
+        assert {m.why for m in result.moments} <= {"frame", "subtitle", "frame + subtitle"}
+        assert any(m.why == "frame + subtitle" for m in result.moments)
         assert result.moments[0].dialogue[0].text == "Where is the key?"
         data = result.to_json()
         assert data["mode"] == "hybrid"
@@ -217,7 +217,7 @@ def test_hybrid_is_the_default_and_says_why(indexed: Indexed) -> None:
         assert first["dialogue"][0]["text"] == "Where is the key?"
         visual = searcher.search_text("Where is the key?", mode=SearchMode.VISUAL, top_k=10)
         assert visual.mode is SearchMode.VISUAL
-        assert all(m.why is MatchKind.FRAME and not m.dialogue for m in visual.moments)
+        assert all(m.why == "frame" and not m.dialogue for m in visual.moments)
 
 
 def test_a_video_without_subtitles_searches_exactly_as_before(
@@ -243,7 +243,7 @@ def test_a_video_without_subtitles_searches_exactly_as_before(
     assert results[0]["mode"] == "visual"
     with IndexStore(tmp_path / "plain") as store:
         searcher = Searcher(store, encoder, dialogue=DialogueEncoder(str(tiny_sentence_model)))
-        with pytest.raises(QueryError, match="no subtitles are indexed for any indexed video"):
+        with pytest.raises(QueryError, match="no subtitles or transcribed speech are indexed for any indexed video"):
             searcher.search_text("a dog", mode=SearchMode.DIALOGUE)
 
 
@@ -365,7 +365,7 @@ def test_cli_dialogue_mode_and_index_warnings(
     assert json.loads(done.stdout)[0]["cues"] == 5
     found = runner.invoke(app, ["search", '"never come back"', "--mode", "dialogue", *home])
     assert found.exit_code == 0, found.output
-    assert "[dialogue]  film.mp4" in found.stdout
+    assert "[subtitle]  film.mp4" in found.stdout
     assert "«She said she'll never come back.» (en)" in found.stdout
     as_json = runner.invoke(app, ["search", "Tehran is far away.", "--json", *home])
     data = json.loads(as_json.stdout)
@@ -395,7 +395,7 @@ def test_api_mode_and_lines_from_an_uploaded_mkv(
             body = http.get("/search", params={"q": '"old bridge"', "mode": "dialogue"}).json()
             assert body["mode"] == "dialogue"
             [moment] = body["moments"]
-            assert moment["why"] == "dialogue"
+            assert moment["why"] == "subtitle"
             assert moment["dialogue"][0]["text"] == "Meet me at the old bridge."
             assert moment["dialogue"][0]["language"] == "en"
             assert moment["thumbnail_url"]

@@ -92,11 +92,12 @@ def test_the_line_is_shown_under_the_thumbnail(chromium: str, server: LiveServer
         page.wait_for_selector("#results .moment .line:not([hidden])")
         card = page.locator("#results .moment").first
         assert card.locator(".line").text_content() == LINE
-        assert card.get_attribute("data-why") == "dialogue"
-        assert card.locator(".why").text_content() == "dialogue"
+        assert card.get_attribute("data-why") == "subtitle"
+        assert card.locator(".why").text_content() == "subtitle"
+        assert card.locator(".lines li").first.get_attribute("data-source") == "subtitle"
         # the line sits between the thumbnail and the card's details
         order = card.evaluate("c => [...c.children].map(e => e.className || e.tagName)")
-        assert order[:2] == ["IMG", "line"]
+        assert order[:2] == ["IMG", "lines"]
 
         page.select_option("#mode", "visual")
         page.press("#q", "Enter")

@@ -56,6 +56,7 @@ LAYERS: dict[str, int | str] = {
     "vidsearch.prefetch": 4,
     "vidsearch.dialogue.indexer": 4,
     "vidsearch.dialogue.placement": 4,
+    "vidsearch.dialogue.sources": 4,
     "vidsearch.search": 4,
     "vidsearch.library": 5,
     "vidsearch.assembly": 5,

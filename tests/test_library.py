@@ -37,6 +37,9 @@ class Recorder:
     def video_progress(self, position: float, decoded: int, kept: int) -> None:
         pass
 
+    def text_progress(self, stage: str, done: float, total: float) -> None:
+        pass
+
     def video_finished(self, report: IngestReport) -> None:
         self.finished.append(report)
 

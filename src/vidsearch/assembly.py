@@ -6,16 +6,17 @@ which constructor — is written once:
 
     Settings ─┬─ open_store ──────────────── IndexStore (data directory or Qdrant server)
               ├─ encoder_options ─ open_model ─ ModelBundle (image tower + text towers)
-              ├─ open_dialogue ───────────── DialogueEncoder (subtitle lines; None: off)
+              ├─ open_dialogue ───────────── DialogueEncoder (the lines; None: off)
+              ├─ open_line_readers ───────── [SpeechLines (Whisper), ScreenLines (OCR)]
               ├─ open_frame_source ───────── SerialDecoder | DecodePool
               └─ frame_sampler ──┐
-    make_ingestor(settings, store, model, dialogue, decoder, progress) ─ Ingestor
+    make_ingestor(settings, store, model, dialogue, readers, decoder, progress) ─ Ingestor
     make_searcher(store, model, dialogue, timer) ──────────────────────── Searcher
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from vidsearch.config import Settings, make_settings
@@ -23,6 +24,7 @@ from vidsearch.index.backends import open_store
 
 if TYPE_CHECKING:  # imported where used, so opening a library to list videos stays light
     from vidsearch.dialogue.encoder import DialogueEncoder
+    from vidsearch.dialogue.sources import LineReader
     from vidsearch.encoders.base import Encoder
     from vidsearch.encoders.model_bundle import EncoderOptions, ModelBundle
     from vidsearch.index.store import IndexStore
@@ -41,6 +43,7 @@ __all__ = [
     "make_settings",
     "open_dialogue",
     "open_frame_source",
+    "open_line_readers",
     "open_model",
     "open_store",
 ]
@@ -77,11 +80,12 @@ def open_model(
 def open_dialogue(
     settings: Settings, store: IndexStore, notify: Notify | None = None
 ) -> DialogueEncoder | None:
-    """The encoder of subtitle lines for `store` (its model loads with the first line or
-    dialogue query), or None when subtitles are off."""
+    """The encoder of the dialogue index's lines for `store` (its model loads with the first
+    line or dialogue query), or None when no source of lines is on (subtitles, speech, screen
+    text)."""
     from vidsearch.dialogue.encoder import DialogueEncoder, open_sentence_encoder
 
-    if not settings.subtitles:
+    if not (settings.subtitles or settings.speech != "off" or settings.screen_text):
         return None
     return DialogueEncoder(
         settings.dialogue_model_for(store.dialogue_model_ref),
@@ -93,6 +97,31 @@ def open_dialogue(
             notify=notify,
         ),
     )
+
+
+def open_line_readers(settings: Settings) -> list[LineReader]:
+    """The readers of lines besides subtitles the settings turn on: speech (Whisper) and text
+    on screen (Tesseract). Nothing loads here: a missing model or program is told, once, by
+    the indexing run that needs it."""
+    from vidsearch.dialogue.sources import ScreenLines, SpeechLines
+
+    readers: list[LineReader] = []
+    if settings.speech != "off":
+        from vidsearch.speech import open_transcriber
+
+        transcriber = open_transcriber(
+            settings.asr_model,
+            language=settings.asr_language,
+            cache_dir=settings.cache_dir,
+            threads=settings.threads,
+        )
+        readers.append(SpeechLines(transcriber, every_video=settings.speech == "all"))
+    if settings.screen_text:
+        from vidsearch.screen_text import open_screen_reader
+
+        languages = tuple(settings.ocr_languages.split("+"))
+        readers.append(ScreenLines(open_screen_reader(languages, workers=settings.workers)))
+    return readers
 
 
 def open_frame_source(settings: Settings) -> FrameSource:
@@ -114,6 +143,7 @@ def make_ingestor(
     model: Encoder,
     *,
     dialogue: DialogueEncoder | None,
+    readers: Sequence[LineReader] = (),
     decoder: FrameSource | None = None,
     progress: ProgressListener | None = None,
     sampling: SamplerConfig | None = None,
@@ -131,6 +161,8 @@ def make_ingestor(
         progress=progress,
         decode_mode=settings.decode,
         dialogue=dialogue,
+        readers=readers,
+        subtitles=settings.subtitles,
         decoder=decoder,
     )
 

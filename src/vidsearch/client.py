@@ -136,7 +136,7 @@ _ERRORS: dict[int, type[HTTPError]] = {
 # -- results ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class DialogueLine:
-    """A subtitle line that made a moment match."""
+    """A line that made a moment match: said (subtitle, speech) or written on screen."""
 
     start: float
     end: float
@@ -144,10 +144,12 @@ class DialogueLine:
     language: str
     similarity: float | None
     keyword: float | None
+    source: str = "subtitle"  # "subtitle", "speech" or "screen text"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DialogueLine:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        fields = {k: data.get(k) for k in cls.__dataclass_fields__ if k != "source"}
+        return cls(**fields, source=data.get("source") or "subtitle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,7 @@ class Moment:
     frames: list[tuple[float, float]]  # (timestamp, score)
     thumbnail_url: str | None
     play_url: str
-    why: str = "frame"  # "frame", "dialogue" or "both"
+    why: str = "frame"  # what matched: "frame", "speech", "frame + subtitle", "screen text"...
     dialogue: list[DialogueLine] = field(default_factory=list)  # matching lines, best first
 
     @classmethod

@@ -19,6 +19,10 @@ from vidsearch.types import DecodeMode, EncoderBackend
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 # dialogue: 50+ languages, Persian among them; 384-d, ~470 MB. Any sentence-transformers model.
 DEFAULT_DIALOGUE_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+# Whisper size transcribing speech while indexing (faster-whisper names it; a hub id or a folder
+# works too): the largest that keeps indexing faster than real time on 2 cores (benchmarks/).
+DEFAULT_ASR_MODEL = "base"
+DEFAULT_OCR_LANGUAGES = "eng+fas"  # Tesseract's names, joined by "+"
 DEFAULT_INTERVAL_S = 2.0
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 10
@@ -189,6 +193,28 @@ class Settings(BaseSettings):
     )
     subtitles: bool = Field(
         True, description="Index videos' subtitles (sidecar files and streams) for dialogue search"
+    )
+    speech: Literal["auto", "all", "off"] = Field(
+        "auto",
+        description="Transcribe speech while indexing: auto = videos without subtitles, "
+        "all = every video with sound, off",
+    )
+    asr_model: str = Field(
+        DEFAULT_ASR_MODEL,
+        min_length=1,
+        description="Whisper model transcribing speech: a size (tiny, base, small...), a hub id "
+        "or a local folder (CTranslate2 for faster-whisper, or a transformers checkpoint)",
+    )
+    asr_language: str | None = Field(
+        None, description="Language of the speech (ISO 639-1, e.g. fa, en); default: detected"
+    )
+    screen_text: bool = Field(
+        True, description="Read text written on screen (Tesseract OCR) while indexing"
+    )
+    ocr_languages: str = Field(
+        DEFAULT_OCR_LANGUAGES,
+        pattern=r"^[a-z_]+(\+[a-z_]+)*$",
+        description="Tesseract languages reading on-screen text, joined by + (eng+fas)",
     )
     dialogue_model: str | None = Field(
         None,

@@ -28,6 +28,7 @@ import numpy as np
 
 from vidsearch.dialogue.encoder import DialogueEncoder
 from vidsearch.dialogue.indexer import DialogueIndexer
+from vidsearch.dialogue.sources import LineReader
 from vidsearch.encoders.base import Encoder
 from vidsearch.errors import MediaError, VidsearchError
 from vidsearch.faults import FaultPoint, fault_point
@@ -66,7 +67,8 @@ class IngestReport:
     duration: float = 0.0
     seconds: float = 0.0
     error: str = ""
-    cues: int = 0  # subtitle lines stored (dialogue search)
+    cues: int = 0  # lines the video has in the dialogue index (every source)
+    lines: dict[str, int] = field(default_factory=dict)  # lines stored in this run, by source
     warnings: list[str] = field(default_factory=list)  # unreadable subtitles and the like
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +83,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "error": self.error or None,
             "cues": self.cues,
+            "lines": dict(self.lines),
             "warnings": list(self.warnings),
         }
 
@@ -92,6 +95,11 @@ class ProgressListener(Protocol):
 
     def video_progress(self, position: float, decoded: int, kept: int) -> None: ...
 
+    def text_progress(self, stage: str, done: float, total: float) -> None:
+        """After the frames: a reader's way through the video ("speech", "screen text"), in
+        seconds."""
+        ...
+
     def video_finished(self, report: IngestReport) -> None: ...
 
 
@@ -100,6 +108,9 @@ class _Silent:
         pass
 
     def video_progress(self, position: float, decoded: int, kept: int) -> None:
+        pass
+
+    def text_progress(self, stage: str, done: float, total: float) -> None:
         pass
 
     def video_finished(self, report: IngestReport) -> None:
@@ -149,23 +160,36 @@ class Ingestor:
         progress: ProgressListener | None = None,
         decode_mode: DecodeMode = DecodeMode.FAST,
         dialogue: DialogueEncoder | None = None,
+        readers: Sequence[LineReader] = (),
+        subtitles: bool = True,
         decoder: FrameSource | None = None,
     ) -> None:
-        """`dialogue`: also index each video's subtitles with this encoder, after its
-        frames (None: frames only). `decoder`: where decoded frames come from (default: this
-        process; a `DecodePool` spreads decoding over worker processes); its mode wins over
-        `decode_mode`."""
+        """`dialogue`: also index each video's lines with this encoder, after its frames
+        (None: frames only): its subtitles (unless `subtitles` is False) and what each of
+        `readers` reads (speech, screen text). `decoder`: where decoded frames come from
+        (default: this process; a `DecodePool` spreads decoding over worker processes); its
+        mode wins over `decode_mode`."""
         self.decoder: FrameSource = decoder or SerialDecoder(decode_mode)
         decode_mode = self.decoder.mode
         self._upcoming: Path | None = None  # the video index_paths will ask for next
         self.store = store
         self.encoder = encoder
-        self.dialogue = DialogueIndexer(store, dialogue) if dialogue is not None else None
+        self.progress = progress or _Silent()
+        self.dialogue = (
+            DialogueIndexer(
+                store,
+                dialogue,
+                readers=readers,
+                subtitles=subtitles,
+                progress=self.progress.text_progress,
+            )
+            if dialogue is not None
+            else None
+        )
         self.sampler = sampler or FrameSampler()
         self.batch_size = batch_size
         self.decode_mode = decode_mode
         self.sampling = sampling_signature(self.sampler.config, decode_mode)
-        self.progress = progress or _Silent()
         store.bind_model(encoder.identity, encoder.name, encoder.dim)
 
     def index_paths(self, paths: Sequence[Path]) -> Iterator[IngestReport]:
@@ -229,7 +253,8 @@ class Ingestor:
             if self.dialogue is not None:
                 locations = self.dialogue.locations(existing.video_id, main)
                 if not self.dialogue.is_current(existing.video_id, locations):
-                    self._index_dialogue(existing.video_id, locations, report)  # added since
+                    # subtitles added since, a new ASR model...: what changed is read
+                    self._index_dialogue(existing.video_id, locations, report, fresh=False)
             self.progress.video_finished(report)
             return report
         if existing is not None and existing.sampling != self.sampling:
@@ -295,12 +320,18 @@ class Ingestor:
         return report
 
     def _index_dialogue(
-        self, video_id: str, locations: Sequence[Path], report: IngestReport
+        self,
+        video_id: str,
+        locations: Sequence[Path],
+        report: IngestReport,
+        *,
+        fresh: bool = True,
     ) -> None:
-        """The video's subtitles, once its frames are complete: problems are warnings."""
+        """The video's lines, once its frames are complete: problems are warnings."""
         assert self.dialogue is not None
-        dialogue = self.dialogue.index_video(video_id, locations)
+        dialogue = self.dialogue.index_video(video_id, locations, fresh=fresh)
         report.cues = dialogue.cues
+        report.lines = {str(k): v for k, v in dialogue.lines.items()}
         report.warnings.extend(dialogue.warnings)
 
     # -- internals --------------------------------------------------------------------

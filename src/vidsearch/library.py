@@ -86,6 +86,7 @@ class Library:
         self._notify = notify or (lambda _: None)
         self._timer = timer
         self._dialogue = assembly.open_dialogue(settings, store, self._notify)  # loads when used
+        self._readers = assembly.open_line_readers(settings) if self._dialogue else []
         self._searcher: Searcher | None = None
         self._decoder: FrameSource | None = None
         self._loading = threading.Lock()
@@ -127,6 +128,8 @@ class Library:
                 self._encoder.close()
             if self._dialogue is not None:
                 self._dialogue.close()
+            for reader in self._readers:
+                reader.close()
 
     def __enter__(self) -> Library:
         return self
@@ -157,6 +160,7 @@ class Library:
             self.store,
             encoder,
             dialogue=self._dialogue,
+            readers=self._readers,
             decoder=self._decoder,
             progress=progress,
             sampling=self._sampling,
@@ -219,7 +223,7 @@ class Library:
         return self.store.catalog.by_name(name)
 
     def subtitle_lines(self, video: VideoRecord) -> int:
-        """How many subtitle lines of `video` are indexed (0: none)."""
+        """How many lines of `video` are indexed: subtitles, speech, text on screen (0: none)."""
         return self.store.dialogue.count(video.video_id) if self.store.has_dialogue else 0
 
     def has_frame(self, video_id: str, pts: int) -> bool:

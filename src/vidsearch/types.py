@@ -99,25 +99,48 @@ class FrameHit:
     pts: int
 
 
+class TextSource(StrEnum):
+    """Where a line of the text index comes from."""
+
+    SUBTITLE = "subtitle"  # a subtitle file or stream
+    SPEECH = "speech"  # the audio track, transcribed
+    SCREEN = "screen text"  # text written in the frames, read by OCR
+
+
 class SearchMode(StrEnum):
     """What a text search looks at."""
 
     VISUAL = "visual"  # the frames (CLIP)
-    DIALOGUE = "dialogue"  # the subtitles
-    HYBRID = "hybrid"  # both, fused in time windows
+    DIALOGUE = "dialogue"  # what is said: subtitles and transcribed speech
+    SCREEN = "screen"  # what is written on screen
+    TEXT = "text"  # every line: said and written
+    HYBRID = "hybrid"  # the frames and every line, fused in time windows
 
 
-class MatchKind(StrEnum):
-    """Why a moment matched."""
+# The lines each mode searches (the visual mode searches none).
+MODE_SOURCES: dict[SearchMode, frozenset[TextSource]] = {
+    SearchMode.VISUAL: frozenset(),
+    SearchMode.DIALOGUE: frozenset({TextSource.SUBTITLE, TextSource.SPEECH}),
+    SearchMode.SCREEN: frozenset({TextSource.SCREEN}),
+    SearchMode.TEXT: frozenset(TextSource),
+    SearchMode.HYBRID: frozenset(TextSource),
+}
 
-    FRAME = "frame"
-    DIALOGUE = "dialogue"
-    BOTH = "both"
+FRAME_EVIDENCE = "frame"
+
+
+def why_matched(frame: bool, sources: frozenset[TextSource] | set[TextSource]) -> str:
+    """What made a moment match, in one fixed order: "frame", "speech", "frame + subtitle",
+    "subtitle + screen text"..."""
+    parts = [FRAME_EVIDENCE] if frame else []
+    parts.extend(str(s) for s in TextSource if s in sources)
+    return " + ".join(parts) or FRAME_EVIDENCE
 
 
 @dataclass(frozen=True, slots=True)
 class DialogueHit:
-    """One dialogue-search hit: a stored subtitle cue and its score in one channel."""
+    """One hit of the text index: a stored line (subtitle, speech, screen text) and its score
+    in one channel."""
 
     cue_id: str
     video_id: str
@@ -131,11 +154,13 @@ class DialogueHit:
     shot_end: float
     anchor_pts: int | None  # the stored frame nearest the cue: its thumbnail
     anchor_timestamp: float | None
+    source: TextSource = TextSource.SUBTITLE
 
 
 @dataclass(frozen=True, slots=True)
 class DialogueLine:
-    """A subtitle line that made a moment match, with its score in each dialogue channel."""
+    """A line (said or written) that made a moment match, with its score in each text
+    channel."""
 
     start: float
     end: float
@@ -143,6 +168,7 @@ class DialogueLine:
     language: str
     similarity: float | None  # cosine of sentence embeddings (meaning)
     keyword: float | None  # BM25 (the words themselves)
+    source: TextSource = TextSource.SUBTITLE
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -150,6 +176,7 @@ class DialogueLine:
             "end": round(self.end, 3),
             "text": self.text,
             "language": self.language,
+            "source": str(self.source),
             "similarity": None if self.similarity is None else round(self.similarity, 4),
             "keyword": None if self.keyword is None else round(self.keyword, 4),
         }
@@ -169,8 +196,8 @@ class Moment:
     shot: int
     thumbnail: str | None  # the file, where this machine has it
     frames: list[tuple[float, float]] = field(default_factory=list)  # (timestamp, score)
-    why: MatchKind = MatchKind.FRAME
-    dialogue: list[DialogueLine] = field(default_factory=list)  # best first
+    why: str = FRAME_EVIDENCE  # `why_matched`: "frame", "speech", "frame + subtitle"...
+    dialogue: list[DialogueLine] = field(default_factory=list)  # matching lines, best first
     thumbnail_pts: int | None = None  # the frame the thumbnail shows (None: no stored frame)
 
     def to_json(self) -> dict[str, object]:

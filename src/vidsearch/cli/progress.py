@@ -90,6 +90,7 @@ class VideoProgress:
         self._duration = 0.0
         self._started = 0.0
         self._said = 0.0
+        self._stage = ""  # the text stage the bar shows ("": the frames)
 
     @property
     def _number(self) -> str:
@@ -102,6 +103,7 @@ class VideoProgress:
     def video_started(self, path: Path, duration: float) -> None:
         self._path, self._duration = path, duration
         self._started = self._said = self._clock()
+        self._stage = ""
         if self._plain:
             self._say(f"{self._number}: {path.name} ({duration:.1f}s of video)")
             return
@@ -142,6 +144,25 @@ class VideoProgress:
         )
         self._bar.update(round(position, 1) - self._bar.n)
 
+    def text_progress(self, stage: str, done: float, total: float) -> None:
+        """After the frames, a reader's way through the video: the bar starts over for it."""
+        now = self._clock()
+        name = self._path.name if self._path else ""
+        if self._plain:
+            if stage != self._stage or now - self._said >= self._every:
+                self._stage, self._said = stage, now
+                share = f"{done / total:.0%} " if total > 0 else ""
+                self._say(f"{self._number}: {name} {stage}: {share}({done:.0f}/{total:.0f}s)")
+            return
+        if self._bar is None:
+            return
+        if stage != self._stage:
+            self._stage = stage
+            self._bar.reset(total=round(total, 1) or None)
+            self._bar.set_description_str(f"{name[:32]} {stage}", refresh=False)
+            self._bar.set_postfix_str("", refresh=False)
+        self._bar.update(round(done, 1) - self._bar.n)
+
     def video_finished(self, report: IngestReport) -> None:
         from vidsearch.ingest import IngestStatus
         from vidsearch.media.probe import printable_path
@@ -168,8 +189,9 @@ class VideoProgress:
                 f"in {report.seconds:.1f}s ({rate:.0f} frames/s decoded, "
                 f"{report.encoded} embedded)"
             )
-        if report.cues:
-            self._say(f"        {name}: {report.cues} subtitle lines indexed")
+        if report.lines:
+            stored = ", ".join(f"{count} {source} lines" for source, count in report.lines.items())
+            self._say(f"        {name}: {stored} indexed")
         for warning in report.warnings:
             self._say(f"warning: {name}: {warning}")
 

@@ -42,8 +42,9 @@ def search_command(
         SearchMode | None,
         typer.Option(
             "--mode",
-            help="What a sentence searches: the frames (visual), the subtitles (dialogue) or "
-            "both (hybrid) [default: hybrid where subtitles are indexed, else visual]. "
+            help="What a sentence searches: the frames (visual); what is said, subtitles and "
+            "speech (dialogue); what is written on screen (screen); both (text); or the frames "
+            "and every line (hybrid) [default: hybrid where lines are indexed, else visual]. "
             'Quoted words ("never come back") must occur in a matching line.',
             show_default=False,
         ),
@@ -65,7 +66,7 @@ def search_command(
 
 
 def print_result(result: SearchResult) -> None:
-    """The moments, ranked, a line each (and its first subtitle line, if any)."""
+    """The moments, ranked, a line each (and its best line said or written, if any)."""
     if result.encoder is not None and result.encoder.language is not None:
         typer.echo(f"query read by {result.encoder.name} ({result.encoder.language})", err=True)
     for note in result.notes:  # what could not be searched (in --json: "notes")
@@ -83,4 +84,6 @@ def print_result(result: SearchResult) -> None:
         )
         if m.dialogue:
             line = m.dialogue[0]
-            typer.echo(f"       {clock(line.start)}  «{line.text}» ({line.language})")
+            typer.echo(
+                f"       {clock(line.start)}  {line.source}: «{line.text}» ({line.language})"
+            )

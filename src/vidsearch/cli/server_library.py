@@ -174,7 +174,7 @@ class ServerLibrary:
         )
 
     def _moment(self, moment: ServerMoment) -> Moment:
-        from vidsearch.types import DialogueLine, MatchKind, Moment
+        from vidsearch.types import DialogueLine, Moment, TextSource
 
         video_id, pts, thumbnail = "", None, None
         found = _THUMBNAIL_URL.search(moment.thumbnail_url or "")
@@ -193,10 +193,16 @@ class ServerLibrary:
             shot=moment.shot,
             thumbnail=thumbnail,
             frames=list(moment.frames),
-            why=MatchKind(moment.why),
+            why=moment.why,
             dialogue=[
                 DialogueLine(
-                    line.start, line.end, line.text, line.language, line.similarity, line.keyword
+                    line.start,
+                    line.end,
+                    line.text,
+                    line.language,
+                    line.similarity,
+                    line.keyword,
+                    TextSource(line.source),
                 )
                 for line in moment.dialogue
             ],

@@ -1,9 +1,13 @@
-"""Index a video's dialogue: read its subtitles, place each cue on its frames, embed, store.
+"""Index a video's lines: its subtitles, its speech and the text on its frames; each line is
+placed on the video's frames, embedded and stored with its source (`TextSource`).
 
 Runs after the video's frames are stored (it needs their shots), and never fails the video:
-every problem (an unreadable subtitle file, the dialogue index) becomes a warning in the
-report. A video without subtitles stores nothing and loads no model. Indexing again replaces
-the video's cues.
+every problem (an unreadable subtitle file, a missing OCR program or ASR model, the dialogue
+index) becomes a warning in the report; a reader that cannot run says so once a run and the
+run goes on without it. Subtitles are read again when the files beside the video change;
+speech and screen text when their reader's identity changes (a new model), else the lines kept
+in the catalog are stored again where the index lacks them (`sources.LineCache`). Storing a
+source replaces that source's lines of the video, nothing else.
 
 Words and phrases need no neural model: when the sentence encoder cannot be loaded (offline,
 a broken model, another model than the index's), the cues are stored all the same, without
@@ -21,7 +25,7 @@ subtitles adds them.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,17 +33,20 @@ import numpy as np
 
 from vidsearch.dialogue.encoder import DialogueEncoder
 from vidsearch.dialogue.placement import FrameTimeline, Placement
+from vidsearch.dialogue.sources import LineCache, LineReader, LinesRead, Progress
 from vidsearch.encoders.loading import OFFLINE_HINT
 from vidsearch.errors import ModelError, ModelMismatchError, VidsearchError
 from vidsearch.index.dialogue_base import CuePoint
 from vidsearch.index.store import IndexStore
 from vidsearch.subtitles import Cue, SubtitleReport, read_subtitles, sidecar_signature
 from vidsearch.text.spelling import words_spelling
+from vidsearch.types import TextSource
 
 EMBED_BATCH = 64
 META_SIGNATURE = "subtitles:"  # + video id -> the sidecar signature its cues were read with
 META_COPIES = "copies:"  # + video id -> JSON list of other files with the same content
 WORDS_ONLY = "words-only:"  # + the signature: the cues were stored without their meaning
+META_STORED = "stored:"  # + source + ":" + video id -> the reader identity its lines came from
 DIALOGUE_MODEL_SETTING = "VIDSEARCH_DIALOGUE_MODEL"
 UPGRADED = (
     "the dialogue index held the subtitles' words only: it now holds their meaning too, and "
@@ -49,29 +56,81 @@ UPGRADED = (
 
 @dataclass(slots=True)
 class DialogueReport:
-    cues: int = 0
+    cues: int = 0  # lines of every source the video has in the index now
+    lines: dict[str, int] = field(default_factory=dict)  # stored in this run, by source
     tracks: list[str] = field(default_factory=list)  # "film.fa.srt (fa)", "stream #2 (en)"
     warnings: list[str] = field(default_factory=list)
 
 
-class DialogueIndexer:
-    """Stores the cues of indexed videos in `store.dialogue`; one per run (it tries the
-    sentence encoder once)."""
+# text_progress(stage, done, total): a reader's progress through a video, in seconds
+TextProgress = Callable[[str, float, float], None]
 
-    def __init__(self, store: IndexStore, encoder: DialogueEncoder) -> None:
+
+class DialogueIndexer:
+    """Stores the lines of indexed videos in `store.dialogue`; one per run (it tries the
+    sentence encoder, and each reader, once). `subtitles` False: subtitles are not read."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        encoder: DialogueEncoder,
+        *,
+        readers: Sequence[LineReader] = (),
+        subtitles: bool = True,
+        progress: TextProgress | None = None,
+    ) -> None:
         self.store = store
         self.encoder = encoder
+        self.readers = list(readers)
+        self.subtitles = subtitles
+        self.progress = progress
+        self.cache = LineCache(store.catalog)
         self._meaning: bool | None = None  # whether this run embeds lines (None: not tried)
+        self._unavailable: set[TextSource] = set()  # readers that could not load this run
 
     def is_current(self, video_id: str, paths: Sequence[Path]) -> bool:
+        """Whether the video's lines are all stored as this run would store them."""
+        return self._subtitles_current(video_id, paths) and not self._stale_readers(video_id)
+
+    def _subtitles_current(self, video_id: str, paths: Sequence[Path]) -> bool:
         """Whether the video's cues were read from the sidecars its files have now, with
         their meaning unless this run cannot add it (the first video stored without it
         that a run meets is read again, which tries the sentence encoder)."""
+        if not self.subtitles:
+            return True
         stored = self.store.catalog.get_meta(META_SIGNATURE + video_id)
-        signature = _signature(paths)
+        return self._current(stored, _signature(paths))
+
+    def _current(self, stored: str | None, wanted: str) -> bool:
         if stored is not None and stored.startswith(WORDS_ONLY):
-            return stored == WORDS_ONLY + signature and self._meaning is False
-        return stored == signature
+            return stored == WORDS_ONLY + wanted and self._meaning is False
+        return stored == wanted
+
+    def _stale_readers(self, video_id: str) -> list[LineReader]:
+        """The readers this video wants whose lines are not stored as they would be now."""
+        if not self.readers:
+            return []
+        has_subtitles = self._has_subtitles(video_id)
+        return [
+            reader
+            for reader in self.readers
+            if reader.source not in self._unavailable
+            and reader.wanted(has_subtitles)
+            and not self._current(
+                self.store.catalog.get_meta(_stored_key(reader.source, video_id)),
+                reader.identity,
+            )
+        ]
+
+    def _has_subtitles(self, video_id: str) -> bool:
+        """Whether the video has subtitle lines stored (an unusable index: no, for now; the
+        store's failure is told where lines are written)."""
+        if not self.store.has_dialogue:
+            return False
+        try:
+            return self.store.dialogue.count(video_id, sources={TextSource.SUBTITLE}) > 0
+        except VidsearchError:
+            return False
 
     def locations(self, video_id: str, main: Path) -> list[Path]:
         """`main` (the file the catalog names) and the known copies that still exist."""
@@ -85,10 +144,32 @@ class DialogueIndexer:
             copies.append(str(path))
             self.store.catalog.set_meta(META_COPIES + video_id, json.dumps(copies))
 
-    def index_video(self, video_id: str, paths: Sequence[Path]) -> DialogueReport:
-        """Replace the video's cues with those of the subtitles found at `paths` (the video's
-        file and its copies; an identical cue found twice is stored once)."""
+    def index_video(
+        self, video_id: str, paths: Sequence[Path], *, fresh: bool = True
+    ) -> DialogueReport:
+        """Store the video's lines: its subtitles (found at `paths`, the video's file and its
+        copies; an identical cue found twice is stored once), then each reader's. `fresh`
+        (a video whose frames were just stored): every source; else only those not current."""
         report = DialogueReport()
+        if self.subtitles and (fresh or not self._subtitles_current(video_id, paths)):
+            self._index_subtitles(video_id, paths, report)
+        stale = set(map(id, self._stale_readers(video_id)))
+        has_subtitles = self._has_subtitles(video_id) if self.readers else False
+        for reader in self.readers:
+            wanted = reader.source not in self._unavailable and reader.wanted(has_subtitles)
+            if wanted and (fresh or id(reader) in stale):
+                self._index_reader(reader, video_id, paths, report)
+        report.cues = sum(report.lines.values())
+        if self.store.has_dialogue:
+            try:  # every source's lines, those stored by earlier runs too
+                report.cues = self.store.dialogue.count(video_id)
+            except VidsearchError:
+                pass  # the failure that stopped the lines is in the warnings already
+        return report
+
+    def _index_subtitles(
+        self, video_id: str, paths: Sequence[Path], report: DialogueReport
+    ) -> None:
         signature = _signature(paths)
         subtitles = SubtitleReport()
         for path in paths:
@@ -101,30 +182,97 @@ class DialogueIndexer:
         try:
             with_meaning = True
             if cues:
-                report.cues, with_meaning = self._store_cues(video_id, cues, report)
+                stored, with_meaning = self._store_lines(
+                    video_id, TextSource.SUBTITLE, cues, report
+                )
+                report.lines[TextSource.SUBTITLE] = stored
             elif self.store.has_dialogue:
-                self.store.dialogue.delete_video(video_id)
+                self.store.dialogue.delete_video(video_id, sources={TextSource.SUBTITLE})
             marked = signature if with_meaning else WORDS_ONLY + signature
             self.store.catalog.set_meta(META_SIGNATURE + video_id, marked)
         except VidsearchError as exc:  # both shards tell their failures as ours: frames go on
             report.warnings.append(f"dialogue not indexed: {exc}")
-            report.cues = 0
-        return report
 
-    def forget(self, video_id: str) -> None:
-        self.store.catalog.set_meta(META_SIGNATURE + video_id, "")
-        self.store.catalog.set_meta(META_COPIES + video_id, "[]")
+    def _index_reader(
+        self, reader: LineReader, video_id: str, paths: Sequence[Path], report: DialogueReport
+    ) -> None:
+        """The reader's lines of the video: from the cache when this reader read them, else
+        read now (a reader that cannot load is off for the rest of the run, said once)."""
+        source, identity = reader.source, reader.identity
+        cues = self.cache.get(source, video_id, identity)
+        if cues is None:
+            read = self._read(reader, video_id, paths, report)
+            if read is None:
+                return
+            cues = read.cues
+            self.cache.put(source, video_id, identity, cues)
+        try:
+            with_meaning = True
+            if cues:
+                stored, with_meaning = self._store_lines(video_id, source, cues, report)
+                report.lines[source] = stored
+            elif self.store.has_dialogue:
+                self.store.dialogue.delete_video(video_id, sources={source})
+            marked = identity if with_meaning else WORDS_ONLY + identity
+            self.store.catalog.set_meta(_stored_key(source, video_id), marked)
+        except VidsearchError as exc:
+            report.warnings.append(f"{source} lines not indexed: {exc}")
+
+    def _read(
+        self, reader: LineReader, video_id: str, paths: Sequence[Path], report: DialogueReport
+    ) -> LinesRead | None:
+        source = reader.source
+        try:
+            reader.load()
+        except ModelError as exc:
+            self._unavailable.add(source)
+            report.warnings.append(f"{reader.missing}: {exc}")
+            return None
+        path = next((p for p in paths if p.is_file()), paths[0])
+        frame_times = self._frame_times(video_id)
+        try:
+            read = reader.read(path, frame_times, self._progress_for(str(source)))
+        except ModelError as exc:  # the model failed while running: off for this run
+            self._unavailable.add(source)
+            report.warnings.append(f"{reader.missing}: {exc}")
+            return None
+        except VidsearchError as exc:  # this video only (its audio is damaged, say)
+            report.warnings.append(f"{reader.missing}: {exc}")
+            return None
+        report.warnings.extend(read.warnings)
+        return read
+
+    def _frame_times(self, video_id: str) -> list[float]:
+        if not self.store.has_vectors:
+            return []
+        payloads = self.store.vectors.payloads(video_id).values()
+        return sorted(float(p["timestamp"]) for p in payloads if "timestamp" in p)
+
+    def _progress_for(self, stage: str) -> Progress:
+        listener = self.progress
+
+        def told(done: float, total: float) -> None:
+            if listener is not None:
+                listener(stage, done, total)
+
+        return told
+
+    def close(self) -> None:
+        """Free the readers' models."""
+        for reader in self.readers:
+            reader.close()
 
     def _copies(self, video_id: str) -> str:
         return self.store.catalog.get_meta(META_COPIES + video_id) or "[]"
 
-    def _store_cues(
-        self, video_id: str, cues: list[Cue], report: DialogueReport
+    def _store_lines(
+        self, video_id: str, source: TextSource, cues: list[Cue], report: DialogueReport
     ) -> tuple[int, bool]:
-        """Replace the video's cues; (how many are stored, whether with their meaning)."""
+        """Replace the video's lines of `source`; (how many are stored, whether with their
+        meaning)."""
         with_meaning = self._bind(report)
         index = self.store.dialogue
-        index.delete_video(video_id)
+        index.delete_video(video_id, sources={source})
         timeline = FrameTimeline.from_payloads(self.store.vectors.payloads(video_id).values())
         for first in range(0, len(cues), EMBED_BATCH):
             batch = cues[first : first + EMBED_BATCH]
@@ -138,12 +286,13 @@ class DialogueIndexer:
                         cue,
                         timeline.place(cue.start, cue.end),
                         None if vectors is None else vectors[offset],
+                        source,
                     )
                     for offset, cue in enumerate(batch)
                 ]
             )
         index.flush()
-        return index.count(video_id), with_meaning
+        return index.count(video_id, sources={source}), with_meaning
 
     def _bind(self, report: DialogueReport) -> bool:
         """Tie the dialogue index to the sentence encoder, tried once per run; whether the
@@ -177,7 +326,13 @@ class DialogueIndexer:
         report.warnings.append(missing_meaning(self.encoder.ref, exc))
 
     def _point(
-        self, video_id: str, index: int, cue: Cue, place: Placement, vector: np.ndarray | None
+        self,
+        video_id: str,
+        index: int,
+        cue: Cue,
+        place: Placement,
+        vector: np.ndarray | None,
+        source: TextSource,
     ) -> CuePoint:
         return CuePoint(
             video_id,
@@ -194,6 +349,7 @@ class DialogueIndexer:
             place.anchor_timestamp,
             vector,
             self.encoder.words(cue.text),
+            source,
         )
 
 
@@ -208,6 +364,10 @@ def missing_meaning(ref: str, exc: VidsearchError) -> str:
         f"{DIALOGUE_MODEL_SETTING} to a sentence-transformers model folder on this machine "
         "(offline: copy one from a machine that has it) and index again to add it"
     )
+
+
+def _stored_key(source: TextSource, video_id: str) -> str:
+    return f"{META_STORED}{source}:{video_id}"
 
 
 def _signature(paths: Sequence[Path]) -> str:

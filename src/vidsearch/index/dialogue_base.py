@@ -1,6 +1,9 @@
-"""The dialogue index: subtitle cues, searchable by meaning and by their words.
+"""The dialogue index: the lines of the videos' text, searchable by meaning and by their words.
 
-Each cue is one point with
+A line is a subtitle cue, a transcribed speech segment or a span of text read on screen; its
+payload's `source` says which (`TextSource`; lines stored before sources existed have none and
+are subtitles, so a filter that keeps subtitles is written as "none of the other sources").
+Each line is one point with
 - a dense vector `meaning` from a multilingual sentence encoder (so a Persian query finds an
   English line and the other way round), cosine distance;
 - a sparse vector `words`: BM25 term weights from Qdrant's own `Bm25` model, stored with the
@@ -21,7 +24,7 @@ has no `vector` (`CuePoint.vector` None) even in a full index: it is found by it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,7 +32,7 @@ import numpy as np
 
 from vidsearch.errors import IndexError_
 from vidsearch.text.keywords import SparseTerms
-from vidsearch.types import DialogueHit
+from vidsearch.types import DialogueHit, TextSource
 
 CUE_NAMESPACE = uuid.UUID("2b7f0c55-3d64-4c9e-a0f1-5a8e61d9c0b3")
 MEANING = "meaning"  # the dense vector's name
@@ -37,10 +40,34 @@ WORDS = "words"  # the sparse vector's name
 WORDS_ONLY_DIM = 0  # the dim of a dialogue index without sentence vectors
 VIDEO_FIELD = "video_id"
 TEXT_FIELD = "search_text"
+SOURCE_FIELD = "source"
 
 
-def cue_point_id(video_id: str, start: float, index: int) -> str:
-    return str(uuid.uuid5(CUE_NAMESPACE, f"{video_id}/{round(start * 1000)}/{index}"))
+def cue_point_id(
+    video_id: str, start: float, index: int, source: TextSource = TextSource.SUBTITLE
+) -> str:
+    """Deterministic: storing a video's lines of one source again overwrites them (subtitle
+    ids are those of the index before sources existed)."""
+    kind = "" if source is TextSource.SUBTITLE else f"{source}/"
+    return str(uuid.uuid5(CUE_NAMESPACE, f"{video_id}/{kind}{round(start * 1000)}/{index}"))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceScope:
+    """How a backend keeps the lines of some sources: `source` in `values` (`keep`), or not
+    in them (a scope with subtitles, so the lines stored without a source stay in)."""
+
+    keep: bool
+    values: tuple[str, ...]
+
+
+def source_scope(sources: Collection[TextSource] | None) -> SourceScope | None:
+    """The filter for lines of `sources` (None or every source: no filter)."""
+    if sources is None or set(sources) >= set(TextSource):
+        return None
+    if TextSource.SUBTITLE in sources:
+        return SourceScope(False, tuple(str(s) for s in TextSource if s not in sources))
+    return SourceScope(True, tuple(str(s) for s in TextSource if s in sources))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +88,11 @@ class CuePoint:
     anchor_timestamp: float | None
     vector: np.ndarray | None  # the sentence vector; None: searchable by its words only
     words: SparseTerms
+    source: TextSource = TextSource.SUBTITLE
 
     @property
     def point_id(self) -> str:
-        return cue_point_id(self.video_id, self.start, self.index)
+        return cue_point_id(self.video_id, self.start, self.index, self.source)
 
     def payload(self) -> dict[str, object]:
         return {
@@ -80,6 +108,7 @@ class CuePoint:
             "shot_end": round(self.shot_end, 6),
             "anchor_pts": self.anchor_pts,
             "anchor_timestamp": self.anchor_timestamp,
+            SOURCE_FIELD: str(self.source),
         }
 
 
@@ -99,6 +128,7 @@ def hit_from_payload(point_id: object, payload: dict, score: float) -> DialogueH
         shot_end=float(payload["shot_end"]),
         anchor_pts=None if anchor_pts is None else int(anchor_pts),
         anchor_timestamp=None if anchor_ts is None else float(anchor_ts),
+        source=TextSource(payload.get(SOURCE_FIELD) or TextSource.SUBTITLE),
     )
 
 
@@ -130,8 +160,9 @@ def meaning_vector(vector: np.ndarray, dim: int) -> list[float]:
 
 
 class DialogueIndex(Protocol):
-    """Subtitle cues in and nearest cues out, as `VectorIndex` is for frames. Backends check
-    sizes with `check_cues` and `meaning_vector` before anything reaches Qdrant."""
+    """Lines in and nearest lines out, as `VectorIndex` is for frames. Backends check sizes
+    with `check_cues` and `meaning_vector` before anything reaches Qdrant; `sources` (None:
+    all) keeps the lines of those sources only (`source_scope`)."""
 
     @property
     def dim(self) -> int:
@@ -147,6 +178,7 @@ class DialogueIndex(Protocol):
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         """Cues nearest in meaning (cosine), only those containing every phrase (none in a
         words-only index)."""
@@ -159,14 +191,19 @@ class DialogueIndex(Protocol):
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         """Cues sharing the query's words, best BM25 first, only those containing every
         phrase (none for no words)."""
         ...
 
-    def count(self, video_id: str | None = None) -> int: ...
+    def count(
+        self, video_id: str | None = None, *, sources: Collection[TextSource] | None = None
+    ) -> int: ...
 
-    def delete_video(self, video_id: str) -> None: ...
+    def delete_video(
+        self, video_id: str, *, sources: Collection[TextSource] | None = None
+    ) -> None: ...
 
     def flush(self) -> None: ...
 

@@ -8,7 +8,7 @@ A words-only shard (dim 0) has the sparse vector alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ import qdrant_edge as qe
 from vidsearch.errors import IndexError_
 from vidsearch.index.dialogue_base import (
     MEANING,
+    SOURCE_FIELD,
     TEXT_FIELD,
     VIDEO_FIELD,
     WORDS,
@@ -25,21 +26,33 @@ from vidsearch.index.dialogue_base import (
     check_cues,
     hit_from_payload,
     meaning_vector,
+    source_scope,
 )
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS, open_shard
 from vidsearch.text.keywords import SparseTerms
-from vidsearch.types import DialogueHit
+from vidsearch.types import DialogueHit, TextSource
 
 SEARCH_EF = 128
 
 
-def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> qe.Filter | None:
+def _filter(
+    video_ids: Sequence[str] | None,
+    phrases: Sequence[str],
+    sources: Collection[TextSource] | None = None,
+) -> qe.Filter | None:
     must: list[qe.FieldCondition] = []
+    must_not: list[qe.FieldCondition] = []
     if video_ids:
         match = qe.MatchValue(video_ids[0]) if len(video_ids) == 1 else qe.MatchAny(list(video_ids))
         must.append(qe.FieldCondition(key=VIDEO_FIELD, match=match))
     must.extend(qe.FieldCondition(key=TEXT_FIELD, match=qe.MatchPhrase(p)) for p in phrases)
-    return qe.Filter(must=must) if must else None
+    scope = source_scope(sources)
+    if scope is not None:
+        condition = qe.FieldCondition(key=SOURCE_FIELD, match=qe.MatchAny(list(scope.values)))
+        (must if scope.keep else must_not).append(condition)
+    if not (must or must_not):
+        return None
+    return qe.Filter(must=must or None, must_not=must_not or None)
 
 
 def _size(dim: int) -> str:
@@ -84,6 +97,9 @@ class EdgeDialogueIndex:
             self._shard.update(
                 qe.UpdateOperation.create_field_index(TEXT_FIELD, text_index_params())
             )
+            self._shard.update(
+                qe.UpdateOperation.create_field_index(SOURCE_FIELD, qe.PayloadSchemaType.Keyword)
+            )
 
     @property
     def dim(self) -> int:
@@ -111,12 +127,14 @@ class EdgeDialogueIndex:
             points.append(qe.Point(id=cue.point_id, vector=vector, payload=cue.payload()))
         self._shard.update(qe.UpdateOperation.upsert_points(points))
 
-    def count(self, video_id: str | None = None) -> int:
-        flt = _filter([video_id], ()) if video_id else None
+    def count(
+        self, video_id: str | None = None, *, sources: Collection[TextSource] | None = None
+    ) -> int:
+        flt = _filter([video_id] if video_id else None, (), sources)
         return int(self._shard.count(qe.CountRequest(exact=True, filter=flt)))
 
-    def delete_video(self, video_id: str) -> None:
-        flt = _filter([video_id], ())
+    def delete_video(self, video_id: str, *, sources: Collection[TextSource] | None = None) -> None:
+        flt = _filter([video_id], (), sources)
         assert flt is not None
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
@@ -127,11 +145,12 @@ class EdgeDialogueIndex:
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         if self._dim == WORDS_ONLY_DIM:
             return []
         query = qe.Query.Nearest(meaning_vector(vector, self._dim), using=MEANING)
-        return self._query(query, limit, video_ids, phrases)
+        return self._query(query, limit, _filter(video_ids, phrases, sources))
 
     def search_words(
         self,
@@ -140,23 +159,19 @@ class EdgeDialogueIndex:
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         if not words:
             return []
         sparse = qe.SparseVector(list(words.indices), list(words.values))
-        return self._query(qe.Query.Nearest(sparse, using=WORDS), limit, video_ids, phrases)
+        flt = _filter(video_ids, phrases, sources)
+        return self._query(qe.Query.Nearest(sparse, using=WORDS), limit, flt)
 
-    def _query(
-        self,
-        query: qe.Query,
-        limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
-    ) -> list[DialogueHit]:
+    def _query(self, query: qe.Query, limit: int, flt: qe.Filter | None) -> list[DialogueHit]:
         request = qe.QueryRequest(
             limit=limit,
             query=query,
-            filter=_filter(video_ids, phrases),
+            filter=flt,
             with_payload=True,
             params=qe.SearchParams(hnsw_ef=SEARCH_EF),
         )

@@ -9,7 +9,7 @@ has the sparse vector alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +18,7 @@ from qdrant_client import models
 from vidsearch.errors import IndexError_
 from vidsearch.index.dialogue_base import (
     MEANING,
+    SOURCE_FIELD,
     TEXT_FIELD,
     VIDEO_FIELD,
     WORDS,
@@ -26,10 +27,11 @@ from vidsearch.index.dialogue_base import (
     check_cues,
     hit_from_payload,
     meaning_vector,
+    source_scope,
 )
 from vidsearch.index.qdrant_errors import QdrantErrors
 from vidsearch.text.keywords import SparseTerms
-from vidsearch.types import DialogueHit
+from vidsearch.types import DialogueHit, TextSource
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -37,8 +39,13 @@ if TYPE_CHECKING:
 UPSERT_BATCH = 256
 
 
-def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> models.Filter | None:
+def _filter(
+    video_ids: Sequence[str] | None,
+    phrases: Sequence[str],
+    sources: Collection[TextSource] | None = None,
+) -> models.Filter | None:
     must: list[models.Condition] = []
+    must_not: list[models.Condition] = []
     if video_ids:
         match: models.MatchValue | models.MatchAny = (
             models.MatchValue(value=video_ids[0])
@@ -49,7 +56,15 @@ def _filter(video_ids: Sequence[str] | None, phrases: Sequence[str]) -> models.F
     must.extend(
         models.FieldCondition(key=TEXT_FIELD, match=models.MatchPhrase(phrase=p)) for p in phrases
     )
-    return models.Filter(must=must) if must else None
+    scope = source_scope(sources)
+    if scope is not None:
+        condition = models.FieldCondition(
+            key=SOURCE_FIELD, match=models.MatchAny(any=list(scope.values))
+        )
+        (must if scope.keep else must_not).append(condition)
+    if not (must or must_not):
+        return None
+    return models.Filter(must=must or None, must_not=must_not or None)
 
 
 def _size(dim: int) -> str:
@@ -93,9 +108,10 @@ class QdrantDialogueIndex:
                     f"the collection '{collection}' at {where} holds {_size(stored_dim)}, not "
                     f"{_size(dim)}: it was built with another dialogue model"
                 )
-            client.create_payload_index(
-                collection, VIDEO_FIELD, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
-            )
+            for keyword in (VIDEO_FIELD, SOURCE_FIELD):
+                client.create_payload_index(
+                    collection, keyword, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
+                )
             client.create_payload_index(
                 collection,
                 TEXT_FIELD,
@@ -136,13 +152,15 @@ class QdrantDialogueIndex:
                     self.collection, points=points[start : start + UPSERT_BATCH], wait=True
                 )
 
-    def count(self, video_id: str | None = None) -> int:
-        flt = _filter([video_id], ()) if video_id else None
+    def count(
+        self, video_id: str | None = None, *, sources: Collection[TextSource] | None = None
+    ) -> int:
+        flt = _filter([video_id] if video_id else None, (), sources)
         with self._errors:
             return int(self.client.count(self.collection, count_filter=flt, exact=True).count)
 
-    def delete_video(self, video_id: str) -> None:
-        flt = _filter([video_id], ())
+    def delete_video(self, video_id: str, *, sources: Collection[TextSource] | None = None) -> None:
+        flt = _filter([video_id], (), sources)
         assert flt is not None
         with self._errors:
             self.client.delete(
@@ -156,11 +174,12 @@ class QdrantDialogueIndex:
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         if self._dim == WORDS_ONLY_DIM:
             return []
         query = meaning_vector(vector, self._dim)
-        return self._query(query, MEANING, limit, video_ids, phrases)
+        return self._query(query, MEANING, limit, _filter(video_ids, phrases, sources))
 
     def search_words(
         self,
@@ -169,19 +188,19 @@ class QdrantDialogueIndex:
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         if not words:
             return []
         sparse = models.SparseVector(indices=list(words.indices), values=list(words.values))
-        return self._query(sparse, WORDS, limit, video_ids, phrases)
+        return self._query(sparse, WORDS, limit, _filter(video_ids, phrases, sources))
 
     def _query(
         self,
         query: list[float] | models.SparseVector,
         using: str,
         limit: int,
-        video_ids: Sequence[str] | None,
-        phrases: Sequence[str],
+        flt: models.Filter | None,
     ) -> list[DialogueHit]:
         with self._errors:
             response = self.client.query_points(
@@ -189,7 +208,7 @@ class QdrantDialogueIndex:
                 query=query,
                 using=using,
                 limit=limit,
-                query_filter=_filter(video_ids, phrases),
+                query_filter=flt,
                 with_payload=True,
             )
         return [hit_from_payload(p.id, p.payload, p.score) for p in response.points if p.payload]

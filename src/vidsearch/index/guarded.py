@@ -16,7 +16,7 @@ the dialogue shard (`dialogue/`) are opened, guarded and told apart the same way
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -31,7 +31,7 @@ from vidsearch.index.dialogue_edge import EdgeDialogueIndex
 from vidsearch.index.edge import OPTIMIZE_MIN_POINTS, EdgeVectorIndex
 from vidsearch.index.space import SpaceGuard, allocated_bytes
 from vidsearch.text.keywords import SparseTerms
-from vidsearch.types import DialogueHit, FrameHit
+from vidsearch.types import DialogueHit, FrameHit, TextSource
 
 DOCTOR_HINT = "`vidsearch doctor` checks it, `vidsearch doctor --repair` repairs or rebuilds it"
 FRAMES = "vector index"
@@ -178,10 +178,13 @@ class GuardedDialogueIndex:
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         return self.guard.call(
             "search",
-            lambda: self.inner.search_meaning(vector, limit, video_ids=video_ids, phrases=phrases),
+            lambda: self.inner.search_meaning(
+                vector, limit, video_ids=video_ids, phrases=phrases, sources=sources
+            ),
         )
 
     def search_words(
@@ -191,17 +194,22 @@ class GuardedDialogueIndex:
         *,
         video_ids: Sequence[str] | None = None,
         phrases: Sequence[str] = (),
+        sources: Collection[TextSource] | None = None,
     ) -> list[DialogueHit]:
         return self.guard.call(
             "search",
-            lambda: self.inner.search_words(words, limit, video_ids=video_ids, phrases=phrases),
+            lambda: self.inner.search_words(
+                words, limit, video_ids=video_ids, phrases=phrases, sources=sources
+            ),
         )
 
-    def count(self, video_id: str | None = None) -> int:
-        return self.guard.call("count cues", lambda: self.inner.count(video_id))
+    def count(
+        self, video_id: str | None = None, *, sources: Collection[TextSource] | None = None
+    ) -> int:
+        return self.guard.call("count cues", lambda: self.inner.count(video_id, sources=sources))
 
-    def delete_video(self, video_id: str) -> None:
-        self.guard.call("delete cues", lambda: self.inner.delete_video(video_id))
+    def delete_video(self, video_id: str, *, sources: Collection[TextSource] | None = None) -> None:
+        self.guard.call("delete cues", lambda: self.inner.delete_video(video_id, sources=sources))
 
     def flush(self) -> None:
         self.guard.call("flush", self.inner.flush)

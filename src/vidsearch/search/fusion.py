@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from vidsearch.search.moments import MAX_MOMENT_S, group_hits
-from vidsearch.types import DialogueHit, DialogueLine, FrameHit, MatchKind
+from vidsearch.types import DialogueHit, DialogueLine, FrameHit, why_matched
 
 RRF_K = 60
 # A line belongs to a long shot's frame window when its middle is this close to the window.
@@ -71,10 +71,10 @@ class Window:
     score: float = 0.0  # `fused` as a share of the most the query's channels can give: 0-1
 
     @property
-    def why(self) -> MatchKind:
-        if self.best_frame is not None and self.lines:
-            return MatchKind.BOTH
-        return MatchKind.FRAME if self.best_frame is not None else MatchKind.DIALOGUE
+    def why(self) -> str:
+        """What matched in this window: "frame", "speech", "frame + subtitle"..."""
+        sources = {ln.hit.source for ln in self.lines.values()}
+        return why_matched(self.best_frame is not None, sources)
 
     def best_lines(self, limit: int = MAX_LINES, rrf_k: int = RRF_K) -> list[DialogueLine]:
         def strength(line: _Line) -> tuple[float, float]:
@@ -89,6 +89,7 @@ class Window:
                 ln.hit.language,
                 ln.scores.get(Channel.MEANING),
                 ln.scores.get(Channel.WORDS),
+                ln.hit.source,
             )
             for ln in ranked[:limit]
         ]

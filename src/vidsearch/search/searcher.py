@@ -1,9 +1,10 @@
 """Answer a query (text or image) with the best-matching moments of the indexed videos.
 
 The one search path: the CLI, the service, the library API and the evaluation all come here.
-A text query is read once (`query.read_query`) and searches the frames (`visual`), the
-subtitles (`dialogue`) or both (`hybrid`, the default wherever the searched videos have
-subtitles; see search/fusion.py). An image query searches the frames.
+A text query is read once (`query.read_query`) and searches the frames (`visual`), the lines
+of the dialogue index — what is said (`dialogue`: subtitles and speech), what is written on
+screen (`screen`), both (`text`) — or the frames and every line (`hybrid`, the default wherever
+the searched videos have lines; see search/fusion.py). An image query searches the frames.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from vidsearch.search.fusion import DEFAULT_FUSION, FusionMethod, Window, fuse
 from vidsearch.search.images import QueryImage, query_pixels
 from vidsearch.search.moments import group_hits
 from vidsearch.search.query import TextQuery, read_query
-from vidsearch.types import FrameHit, Moment, SearchMode, VideoRecord
+from vidsearch.types import (
+    MODE_SOURCES,
+    FrameHit,
+    Moment,
+    SearchMode,
+    TextSource,
+    VideoRecord,
+)
 
 MAX_TOP_K = 1000
 # Frames fetched per requested moment: several hits usually fall in one shot.
@@ -139,8 +147,8 @@ class Searcher:
     ) -> SearchResult:
         """`language` (ISO 639-1) overrides the one detected from the query's script; it picks
         the bundle's text encoder (see encoders/model_bundle.py). `mode` None: hybrid when
-        the searched videos have indexed subtitles, else visual. `min_score` applies to
-        frames."""
+        the searched videos have indexed lines, else visual. `min_score` applies to the
+        moments' scores (0-1)."""
         if isinstance(query, str):
             query = read_query(query, language)
         _check_options(top_k, min_score)
@@ -149,13 +157,13 @@ class Searcher:
         notes: list[str] = []
         frames: list[FrameHit] = []
         choice = None
-        if mode is not SearchMode.DIALOGUE:
+        if mode in (SearchMode.VISUAL, SearchMode.HYBRID):
             unreadable = self._unreadable(query)
             if unreadable is not None and mode is SearchMode.VISUAL:
                 raise unreadable
-            if unreadable is not None:  # the subtitles can still answer it
+            if unreadable is not None:  # the lines can still answer it
                 notes.append(f"frames were not searched: {unreadable}")
-                mode = SearchMode.DIALOGUE
+                mode = SearchMode.TEXT
             else:
                 vector, choice = self._text_vector(query)  # an unusable query fails first
                 if mode is SearchMode.VISUAL:
@@ -166,7 +174,7 @@ class Searcher:
         if mode is SearchMode.VISUAL:
             moments = self._visual_moments(frames, top_k, scope, min_score)
             return SearchResult(query.text, moments, choice, mode, notes)
-        meaning, words = self._lines(query, top_k, scope, notes)
+        meaning, words = self._lines(query, top_k, scope, notes, MODE_SOURCES[mode])
         windows = fuse(frames, meaning, words, top_k, method=self.fusion)
         moments = [
             self._fused_moment(w, scope.records[w.video_id])
@@ -209,23 +217,25 @@ class Searcher:
     def resolve_mode(
         self, mode: SearchMode | None, videos: Sequence[str] | None = None
     ) -> SearchMode:
-        """The mode a text search runs in: as asked (dialogue needs indexed subtitles; hybrid
-        without any is visual), or hybrid where the searched videos have subtitles."""
+        """The mode a text search runs in: as asked (a mode of lines needs lines of its sources
+        indexed; hybrid without any line is visual), or hybrid where the searched videos have
+        lines."""
         if mode is SearchMode.VISUAL:
             return mode
-        has_cues = self._has_cues(videos)
-        if mode is SearchMode.DIALOGUE and not has_cues:
+        if mode in (None, SearchMode.HYBRID):
+            return SearchMode.HYBRID if self._has_cues(videos) else SearchMode.VISUAL
+        if not self._has_cues(videos, MODE_SOURCES[mode]):
             if self.dialogue is None:
-                raise QueryError("dialogue search needs a dialogue encoder (subtitles are off)")
+                raise QueryError(
+                    f"{mode} search needs the dialogue index (subtitles, speech and screen "
+                    "text are all off)"
+                )
             where = f"video {', '.join(map(repr, videos))}" if videos else "indexed video"
             raise QueryError(
-                f"no subtitles are indexed for any {where}: dialogue search has nothing to "
-                "search (put .srt, .vtt or .ass files next to the videos, or use videos with "
-                "subtitle streams, and index them again)"
+                f"no {_SOURCE_NAMES[mode]} indexed for any {where}: {mode} search has nothing "
+                f"to search ({_SOURCE_HINTS[mode]}, and index them again)"
             )
-        if mode is SearchMode.DIALOGUE:
-            return mode
-        return SearchMode.HYBRID if has_cues else SearchMode.VISUAL
+        return mode
 
     # -- the branches -------------------------------------------------------------------
     def _unreadable(self, query: TextQuery) -> QueryError | None:
@@ -262,9 +272,14 @@ class Searcher:
         ]
 
     def _lines(
-        self, query: TextQuery, top_k: int, scope: _Scope, notes: list[str]
+        self,
+        query: TextQuery,
+        top_k: int,
+        scope: _Scope,
+        notes: list[str],
+        sources: frozenset[TextSource],
     ) -> tuple[list, list]:
-        """Dialogue lines by meaning and by words (restricted to the quoted phrases); by
+        """Lines of `sources` by meaning and by words (restricted to the quoted phrases); by
         words alone when the sentence model cannot be loaded (said in `notes`)."""
         assert self.dialogue is not None
         limit = max(MIN_DIALOGUE_CANDIDATES, top_k * DIALOGUE_CANDIDATES_PER_MOMENT)
@@ -276,13 +291,10 @@ class Searcher:
             except ModelError as exc:
                 notes.append(f"dialogue lines were matched by their words only: {exc}")
         index, phrases = self.store.dialogue, list(query.phrases)
+        where = {"video_ids": scope.video_ids, "phrases": phrases, "sources": sources}
         with self.timer("vector_search"):
-            meaning = (
-                index.search_meaning(sentence, limit, video_ids=scope.video_ids, phrases=phrases)
-                if sentence is not None
-                else []
-            )
-            matched = index.search_words(words, limit, video_ids=scope.video_ids, phrases=phrases)
+            meaning = index.search_meaning(sentence, limit, **where) if sentence is not None else []
+            matched = index.search_words(words, limit, **where)
         return (
             [h for h in meaning if h.video_id in scope.records],
             [h for h in matched if h.video_id in scope.records],
@@ -335,14 +347,17 @@ class Searcher:
         return str(path) if path.is_file() else None
 
     # -- scope --------------------------------------------------------------------------
-    def _has_cues(self, videos: Sequence[str] | None) -> bool:
+    def _has_cues(
+        self, videos: Sequence[str] | None, sources: frozenset[TextSource] | None = None
+    ) -> bool:
+        """Whether the videos (None: any) have lines of `sources` (None: any)."""
         if self.dialogue is None or not self.store.has_dialogue:
             return False
         index = self.store.dialogue
         if not videos:
-            return index.count() > 0
+            return index.count(sources=sources) > 0
         records = {r.name: r.video_id for r in self.store.catalog.videos()}
-        return any(index.count(records[v]) > 0 for v in videos if v in records)
+        return any(index.count(records[v], sources=sources) > 0 for v in videos if v in records)
 
     def _require_vectors(self) -> None:
         if not self.store.has_vectors:
@@ -363,6 +378,22 @@ class Searcher:
                 "`vidsearch videos` lists them"
             )
         return _Scope(records, [by_name[v] for v in videos])
+
+
+# What a mode of lines lacks when none is indexed, and how to get some.
+_SOURCE_NAMES = {
+    SearchMode.DIALOGUE: "subtitles or transcribed speech are",
+    SearchMode.SCREEN: "text on screen is",
+    SearchMode.TEXT: "lines (subtitles, speech, text on screen) are",
+}
+_SOURCE_HINTS = {
+    SearchMode.DIALOGUE: "put .srt, .vtt or .ass files next to the videos, use videos with "
+    "subtitle streams, or turn on speech transcription (VIDSEARCH_SPEECH=auto, the speech "
+    "extra and an ASR model)",
+    SearchMode.SCREEN: "turn on VIDSEARCH_SCREEN_TEXT with Tesseract installed: sudo apt-get "
+    "install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas",
+    SearchMode.TEXT: "add subtitles, or turn on speech transcription or on-screen text",
+}
 
 
 def frame_score(cosine: float) -> float:

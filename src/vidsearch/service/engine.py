@@ -29,7 +29,7 @@ from vidsearch.media.still import read_frame
 from vidsearch.search import EmptyIndexError, SearchResult
 from vidsearch.service.disk_usage import allocated_bytes
 from vidsearch.service.metrics import IndexStats, ServiceMetrics
-from vidsearch.types import FrameHit, SearchMode, VideoRecord
+from vidsearch.types import DialogueLine, FrameHit, SearchMode, VideoRecord
 
 log = logging.getLogger("vidsearch.service")
 
@@ -127,8 +127,8 @@ class Engine:
         videos: Sequence[str] | None = None,
         min_score: float | None = None,
     ) -> SearchResult:
-        """Frames (visual), subtitles (dialogue) or both (hybrid; the default where
-        subtitles are indexed). An empty index answers with no moments."""
+        """Frames (visual), lines (dialogue, screen, text) or both (hybrid; the default
+        where lines are indexed). An empty index answers with no moments."""
         with self.metrics.timed("total"), self._empty_is_nothing(query):
             return self.library.search(
                 query,
@@ -168,6 +168,15 @@ class Engine:
     def top_frames(self, video: VideoRecord, query: str, top_k: int) -> list[FrameHit]:
         """The frames of one video most like the text, best first (not grouped into shots)."""
         return self.library.top_frames(video.name, query, top_k)
+
+    def top_lines(self, video: VideoRecord, query: str, top_k: int) -> list[DialogueLine]:
+        """The lines of one video (said or written) that best match the text, best first;
+        none when the video has no lines."""
+        if self.library.subtitle_lines(video) == 0:
+            return []
+        result = self.library.search(query, mode=SearchMode.TEXT, top_k=top_k, videos=[video.name])
+        lines = [line for moment in result.moments for line in moment.dialogue]
+        return lines[:top_k]
 
     def videos(self) -> list[VideoRecord]:
         return self.library.videos()

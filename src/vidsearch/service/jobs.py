@@ -114,6 +114,10 @@ class _JobProgress:
         if self.cancel.is_set():
             raise JobCancelled
 
+    def text_progress(self, stage: str, done: float, total: float) -> None:
+        if self.cancel.is_set():  # transcribing an hour of speech must stop when asked
+            raise JobCancelled
+
     def video_finished(self, report: IngestReport) -> None:
         pass  # the runner reads the report that index_file returns
 

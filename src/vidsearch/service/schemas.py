@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from vidsearch.service.jobs import JobState
-from vidsearch.types import MatchKind, SearchMode, VideoState
+from vidsearch.types import SearchMode, TextSource, VideoState
 
 
 class ErrorOut(BaseModel):
@@ -25,12 +25,17 @@ class FrameScore(BaseModel):
 
 
 class DialogueLineOut(BaseModel):
-    """A subtitle line that made a moment match."""
+    """A line that made a moment match: said (subtitle, speech) or written on screen."""
 
     start: float = Field(description="When the line starts, seconds")
     end: float = Field(description="When it ends, seconds")
-    text: str = Field(description="What is said")
+    text: str = Field(description="What is said or written")
     language: str = Field(description="ISO 639-1 code of the line ('und': unknown)")
+    source: TextSource = Field(
+        TextSource.SUBTITLE,
+        description="Where the line comes from: a subtitle, the speech transcribed, or text "
+        "read on screen",
+    )
     similarity: float | None = Field(description="Meaning: cosine of sentence embeddings")
     keyword: float | None = Field(description="Words: BM25 score of the query's words")
 
@@ -45,18 +50,21 @@ class MomentOut(BaseModel):
     timestamp: float = Field(description="The best-matching frame, seconds")
     score: float = Field(
         description="How well it matches, 0-1 in every mode (higher is better; moments at 0 "
-        "are not returned): visual, the best frame's (1 + cosine) / 2; hybrid and dialogue, "
+        "are not returned): visual, the best frame's (1 + cosine) / 2; the other modes, "
         "the fused score as a share of the most the query's channels can give"
     )
     shot: int = Field(description="Index of the shot in the video")
     frames: list[FrameScore] = Field(description="The matching frames of the moment")
     thumbnail_url: str | None = Field(description="JPEG of the best frame")
     play_url: str = Field(description="Plays the video from `start` (a media fragment URL)")
-    why: MatchKind = Field(
-        MatchKind.FRAME, description="What matched: a frame, a dialogue line, or both"
+    why: str = Field(
+        "frame",
+        description="What matched, joined by ' + ': frame, subtitle, speech, screen text",
+        examples=["frame", "speech", "frame + subtitle", "screen text"],
     )
     dialogue: list[DialogueLineOut] = Field(
-        default_factory=list, description="The matching subtitle lines, best first"
+        default_factory=list,
+        description="The matching lines (subtitles, speech, text on screen), best first",
     )
 
 
@@ -73,13 +81,15 @@ class SearchOut(BaseModel):
     moments: list[MomentOut]
     encoder: EncoderOut | None = Field(None, description="Which encoder read the query")
     mode: SearchMode | None = Field(
-        None, description="What a text query searched: frames, dialogue, or both (hybrid)"
+        None,
+        description="What a text query searched: frames (visual), what is said (dialogue), "
+        "what is written (screen), both (text), or frames and every line (hybrid)",
     )
     took_ms: float = Field(description="Time spent on the server")
     notes: list[str] = Field(
         default_factory=list,
         description="What could not be searched, and why (e.g. frames, for a query in a "
-        "language the model bundle cannot read: the subtitles answered it)",
+        "language the model bundle cannot read: the lines answered it)",
     )
 
 
@@ -94,7 +104,9 @@ class VideoOut(BaseModel):
     indexed_at: str
     uploaded: bool = Field(description="The file was uploaded to this server (and is its own)")
     stream_url: str
-    subtitle_lines: int = Field(0, description="Subtitle lines indexed for dialogue search")
+    subtitle_lines: int = Field(
+        0, description="Lines indexed for text search (subtitles, speech, text on screen)"
+    )
 
 
 class VideoListOut(BaseModel):
@@ -150,6 +162,10 @@ class CompatSearchOut(BaseModel):
     video: str
     query: str
     frames: list[CompatFrameOut]
+    lines: list[DialogueLineOut] = Field(
+        default_factory=list,
+        description="The video's lines that match (subtitles, speech, text on screen), best first",
+    )
 
 
 class HealthOut(BaseModel):

@@ -1,7 +1,8 @@
 """`GET /{video_name}/?search_entry=...`: the seed design's route, kept for old callers.
 
-It answers with the top frames (not moments) of one video, each as a base64 JPEG. Registered
-last: its path would otherwise shadow the other routes.
+It answers with the top frames (not moments) of one video, each as a base64 JPEG, and the
+video's lines that match (said or written, each with its source and time). Registered last:
+its path would otherwise shadow the other routes.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from vidsearch.search import MAX_QUERY_CHARS
 from vidsearch.service.auth import require_read
 from vidsearch.service.context import ServiceContext, Urls, context
 from vidsearch.service.routes.videos import find_video
-from vidsearch.service.schemas import CompatFrameOut, CompatSearchOut, errors
-from vidsearch.types import FrameHit
+from vidsearch.service.schemas import CompatFrameOut, CompatSearchOut, DialogueLineOut, errors
+from vidsearch.types import DialogueLine, FrameHit
 
 router = APIRouter(tags=["compatibility"], dependencies=[Depends(require_read)])
 Ctx = Annotated[ServiceContext, Depends(context)]
@@ -27,7 +28,7 @@ MAX_FRAMES = 100
 
 def _frames(
     ctx: ServiceContext, name: str, query: str, top_k: int
-) -> tuple[str, list[tuple[FrameHit, str]]]:
+) -> tuple[str, list[tuple[FrameHit, str]], list[DialogueLine]]:
     record = find_video(ctx, name)
     hits = ctx.engine.top_frames(record, query, top_k)
     frames = []
@@ -36,7 +37,7 @@ def _frames(
         if path is None:
             continue
         frames.append((hit, base64.b64encode(path.read_bytes()).decode("ascii")))
-    return record.name, frames
+    return record.name, frames, ctx.engine.top_lines(record, query, top_k)
 
 
 @router.get(
@@ -55,8 +56,9 @@ async def video_frames(
         DEFAULT_FRAMES
     ),
 ) -> CompatSearchOut:
-    """The frames of one video that best match the text, with timestamps, as base64 JPEGs."""
-    name, frames = await run_in_threadpool(_frames, ctx, video_name, search_entry, top_k)
+    """The frames of one video that best match the text, with timestamps, as base64 JPEGs,
+    and its matching lines (subtitles, speech, text on screen) with their source and time."""
+    name, frames, lines = await run_in_threadpool(_frames, ctx, video_name, search_entry, top_k)
     urls = Urls(request)
     return CompatSearchOut(
         video=name,
@@ -71,4 +73,5 @@ async def video_frames(
             )
             for hit, image in frames
         ],
+        lines=[DialogueLineOut(**line.to_json()) for line in lines],  # type: ignore[arg-type]
     )

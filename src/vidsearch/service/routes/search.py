@@ -68,15 +68,17 @@ async def search_text(
     mode: Annotated[
         SearchMode | None,
         Query(
-            description="visual (frames), dialogue (subtitles) or hybrid (both, fused); "
-            "default: hybrid where subtitles are indexed, else visual"
+            description="visual (frames), dialogue (what is said: subtitles and speech), "
+            "screen (text written on screen), text (every line) or hybrid (frames and every "
+            "line, fused); default: hybrid where lines are indexed, else visual"
         ),
     ] = None,
 ) -> SearchOut:
     """The moments that best match a sentence, in any language the model bundle reads: the
-    query's script picks the text encoder (the response says which). Where subtitles are
-    indexed, the dialogue is searched too; each moment says why it matched and shows the
-    matching lines. Quoted words ("never come back") must occur in a matching line."""
+    query's script picks the text encoder (the response says which). Where lines are
+    indexed (subtitles, transcribed speech, text on screen) they are searched too; each moment
+    says why it matched and shows the matching lines with their source. Quoted words ("never
+    come back") must occur in a matching line."""
     started = time.perf_counter()
     result = await run_in_threadpool(
         ctx.engine.search_text, q, lang, mode, top_k=top_k, videos=video, min_score=min_score

@@ -182,18 +182,27 @@ function render(result) {
   $("results").replaceChildren(...cards);
 }
 
-// The subtitle line that matched, under the thumbnail; what matched (picture, words, both).
-const WHY = { frame: "picture", dialogue: "dialogue", both: "picture + dialogue" };
-
+// The lines that matched, under the thumbnail, each with its source (subtitle, speech, screen
+// text) and time; what matched ("frame + speech"...) beside the score.
 function showLine(card, moment) {
-  const line = (moment.dialogue || [])[0];
+  const lines = moment.dialogue || [];
   card.dataset.why = moment.why || "frame";
-  if (card.dataset.why !== "frame") card.querySelector(".why").textContent = WHY[card.dataset.why];
-  if (!line) return;
-  const element = card.querySelector(".line");
-  element.textContent = line.text;
-  element.title = `${clock(line.start)} – ${clock(line.end)} (${line.language})`;
-  element.hidden = false;
+  if (card.dataset.why !== "frame") card.querySelector(".why").textContent = card.dataset.why;
+  if (!lines.length) return;
+  const template = $("line-template");
+  const items = lines.map((line) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    const source = line.source || "subtitle";
+    item.dataset.source = source;
+    item.querySelector(".source").textContent = `${source} ${clock(line.start)}`;
+    const text = item.querySelector(".line");
+    text.textContent = line.text;
+    text.title = `${clock(line.start)} – ${clock(line.end)} (${line.language})`;
+    return item;
+  });
+  const list = card.querySelector(".lines");
+  list.replaceChildren(...items);
+  list.hidden = false;
 }
 
 // -- playing ------------------------------------------------------------------------------

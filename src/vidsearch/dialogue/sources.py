@@ -1,0 +1,150 @@
+"""The sources of lines besides subtitles: speech (transcribed) and text on screen (OCR).
+
+Each is a `LineReader`: it names its source, an `identity` that changes exactly when its output
+could change (the model, its settings), whether a video wants it, and reads a video's lines.
+The indexer keeps what a reader read in the catalog (`LineCache`), keyed by the video's content,
+so a video is read again only when the reader's identity changes: a new ASR model transcribes
+again, a rebuilt dialogue index or a removed-and-added video only stores the lines again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from vidsearch.index.catalog import Catalog
+from vidsearch.subtitles import Cue
+from vidsearch.types import TextSource
+
+if TYPE_CHECKING:
+    from vidsearch.screen_text import ScreenTextReader
+    from vidsearch.speech import SpeechTranscriber
+
+# progress(done, total) in seconds of video (or audio)
+Progress = Callable[[float, float], None]
+CACHE_KEY = "lines:"  # + source + ":" + video id -> JSON {"identity", "cues"}
+
+
+@dataclass(slots=True)
+class LinesRead:
+    cues: list[Cue]
+    warnings: list[str] = field(default_factory=list)
+    detail: str = ""  # one line on what was read ("41 s of speech in 300 s of audio")
+
+
+class LineReader(Protocol):
+    @property
+    def source(self) -> TextSource: ...
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def missing(self) -> str:
+        """The warning's head when the reader cannot run ("speech not transcribed")."""
+        ...
+
+    def wanted(self, has_subtitles: bool) -> bool:
+        """Whether a video with (or without) subtitles is read by this source."""
+        ...
+
+    def load(self) -> None:
+        """Check the model or program now: ModelError names what is missing and the fix."""
+        ...
+
+    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead: ...
+
+    def close(self) -> None: ...
+
+
+class SpeechLines:
+    """Transcribed speech: videos without subtitles, or every video with sound (`every_video`)."""
+
+    source = TextSource.SPEECH
+    missing = "speech not transcribed"
+
+    def __init__(self, transcriber: SpeechTranscriber, *, every_video: bool = False) -> None:
+        self.transcriber = transcriber
+        self.every_video = every_video
+
+    @property
+    def identity(self) -> str:
+        return self.transcriber.identity
+
+    def wanted(self, has_subtitles: bool) -> bool:
+        return self.every_video or not has_subtitles
+
+    def load(self) -> None:
+        self.transcriber.load()
+
+    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
+        report = self.transcriber.transcribe(path, progress=progress)
+        detail = (
+            f"{report.speech_seconds:.0f}s of speech in {report.audio_seconds:.0f}s of audio"
+            if report.audio_seconds
+            else "no audio track"
+        )
+        return LinesRead(list(report.cues), list(report.warnings), detail)
+
+    def close(self) -> None:
+        self.transcriber.close()
+
+
+class ScreenLines:
+    """Text written in the frames: the kept frames and the subtitle band."""
+
+    source = TextSource.SCREEN
+    missing = "text on screen not read"
+
+    def __init__(self, reader: ScreenTextReader) -> None:
+        self.reader = reader
+
+    @property
+    def identity(self) -> str:
+        return self.reader.identity
+
+    def wanted(self, has_subtitles: bool) -> bool:
+        return True
+
+    def load(self) -> None:
+        self.reader.load()
+
+    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
+        report = self.reader.read(path, frame_times=frame_times, progress=progress)
+        detail = f"{report.frames_read} of {report.frames_sampled} sampled frames read"
+        return LinesRead(list(report.cues), list(report.warnings), detail)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+class LineCache:
+    """What each reader read from each video, in the catalog (small: text and times)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def get(self, source: TextSource, video_id: str, identity: str) -> list[Cue] | None:
+        """The lines read with `identity`, or None (never read, or by another reader)."""
+        raw = self.catalog.get_meta(_key(source, video_id))
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            if data["identity"] != identity:
+                return None
+            return [Cue(float(s), float(e), str(t), str(lang)) for s, e, t, lang in data["cues"]]
+        except (ValueError, KeyError, TypeError):
+            return None  # damaged: read again
+
+    def put(self, source: TextSource, video_id: str, identity: str, cues: Sequence[Cue]) -> None:
+        rows = [[round(c.start, 3), round(c.end, 3), c.text, c.language] for c in cues]
+        data = {"identity": identity, "cues": rows}
+        self.catalog.set_meta(_key(source, video_id), json.dumps(data, ensure_ascii=False))
+
+
+def _key(source: TextSource, video_id: str) -> str:
+    return f"{CACHE_KEY}{source}:{video_id}"
