@@ -233,14 +233,30 @@ def moments_command(
     dedup: Annotated[bool, typer.Option(help="Skip near-duplicate frames")] = True,
     k: KOption = "1,5,10",
     backend: Annotated[str | None, typer.Option(help="auto, onnx or torch")] = None,
+    subtitles: Annotated[
+        bool, typer.Option(help="Index the videos' subtitles too (hybrid search)")
+    ] = False,
+    speech: Annotated[
+        str, typer.Option(help="Transcribe speech too: off, auto (no subtitles) or all")
+    ] = "off",
+    screen_text: Annotated[
+        bool, typer.Option(help="Read the text on screen too (Tesseract)")
+    ] = False,
+    asr_model: Annotated[
+        str | None, typer.Option(help="Whisper model for --speech [default: base]")
+    ] = None,
+    dialogue_model: Annotated[
+        str | None, typer.Option(help="Sentence model of the lines [default: the setting's]")
+    ] = None,
     out: OutOption = DEFAULT_OUT,
     mlflow: MlflowOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Recall@k at temporal IoU >= 0.5 and mean time error of the best hit, per sampling
-    setting (each indexed into a scratch data directory; your index is not touched)."""
+    setting (each indexed into a scratch data directory; your index is not touched), and per
+    source where the queries name one ("source": frame, subtitle, speech, screen text)."""
     from vidsearch.evaluation import report
-    from vidsearch.evaluation.moments import Sampling, evaluate_moments, load_queries
+    from vidsearch.evaluation.moments import Lines, Sampling, evaluate_moments, load_queries
     from vidsearch.ingest import expand_paths
     from vidsearch.types import DecodeMode
 
@@ -250,6 +266,9 @@ def moments_command(
     except ValueError:
         fail(f"--decode is fast, exact or keyframes, not {decode!r}", USAGE)
     settings = [Sampling(i, mode, shots, dedup) for i in (interval or [2.0])]
+    if speech not in ("off", "auto", "all"):
+        fail(f"--speech is off, auto or all, not {speech!r}", USAGE)
+    lines = Lines(subtitles, speech, screen_text, asr_model, None, dialogue_model)
     encoder = None
     with errors():
         try:
@@ -263,8 +282,14 @@ def moments_command(
                 with tempfile.TemporaryDirectory(prefix="vidsearch-eval-") as home:
                     results.append(
                         evaluate_moments(
-                            files, asked, encoder, Path(home) / "home", sampling=sampling, ks=ks
-                        )  # fmt: skip
+                            files,
+                            asked,
+                            encoder,
+                            Path(home) / "home",
+                            sampling=sampling,
+                            ks=ks,
+                            lines=lines,
+                        )
                     )
         finally:
             if encoder is not None:
@@ -293,4 +318,8 @@ def moments_command(
             f"{r['label']}: {recall}  (tIoU >= 0.5)  time error {error}  "
             f"{r['frames_indexed']} frames, indexed in {r['index_seconds']:.1f}s"
         )
+        for source, found in r["by_source"].items():
+            recall = "  ".join(f"{m} {v:.3f}" for m, v in found["recall"].items())
+            error = "-" if found["mean_time_error"] is None else f"{found['mean_time_error']:.2f}s"
+            typer.echo(f"    {source} ({found['queries']} queries): {recall}  time error {error}")
     typer.echo(f"report: {written[1]}")

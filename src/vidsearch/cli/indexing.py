@@ -58,10 +58,42 @@ def index_command(
             show_default=False,
         ),
     ] = None,
+    speech: Annotated[
+        str | None,
+        typer.Option(
+            "--speech",
+            help="Transcribe speech: auto (videos without subtitles; default), all, off",
+            show_default=False,
+        ),
+    ] = None,
+    asr_model: Annotated[
+        str | None,
+        typer.Option(
+            "--asr-model",
+            help="Whisper model: tiny, base (default), small..., a hub id or a folder",
+            show_default=False,
+        ),
+    ] = None,
+    screen_text: Annotated[
+        bool | None,
+        typer.Option(
+            "--screen-text/--no-screen-text",
+            help="Read text written on screen with Tesseract [default: on]",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Index videos: sample frames shot by shot, embed them, store them."""
-    options = {"interval": interval, "batch_size": batch_size, "decode": decode}
+    """Index videos: sample frames shot by shot, embed them, store them; read their
+    subtitles, transcribe their speech and read the text on screen."""
+    options = {
+        "interval": interval,
+        "batch_size": batch_size,
+        "decode": decode,
+        "speech": speech,
+        "asr_model": asr_model,
+        "screen_text": screen_text,
+    }
     with errors():
         report = _index(
             paths, home, model, beside_server=True, workers=workers, shot_detector=shots, **options

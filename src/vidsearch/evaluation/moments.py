@@ -5,16 +5,20 @@ are judged by accuracy as well as by speed.
 
 Queries file, JSON (a list) or JSON Lines (one object a line):
 
-    {"query": "a red car", "language": "en",
+    {"query": "a red car", "language": "en", "source": "frame",
      "spans": [{"video": "street.mp4", "start": 12.0, "end": 15.5}]}
 
-`language` is optional (detected from the script); any span counts. Metrics:
+`language` is optional (detected from the script); any span counts. `source` (optional) says
+what should answer the query: "frame", "subtitle", "speech" or "screen text"; the metrics are
+then also given per source. With `Lines` the videos' lines are indexed too (subtitles, speech,
+text on screen) and queries are searched in the default (hybrid) mode. Metrics:
 
 - Recall@k at tIoU >= 0.5: a query counts when one of its first k moments is in a span's
   video and overlaps that span with temporal IoU at least 0.5 (`evaluation.dialogue`'s rule);
 - time error of the best hit: for the highest-ranked moment in one of the query's videos,
-  the distance in seconds from its best frame to the nearest span of that video (0 inside);
-  averaged over queries that have such a moment in their top k (`located` says how many).
+  the distance in seconds from its best frame (or, for a moment a line made, the start of its
+  best line) to the nearest span of that video (0 inside); averaged over queries that have
+  such a moment in their top k (`located` says how many).
 """
 
 from __future__ import annotations
@@ -38,11 +42,31 @@ from vidsearch.types import DecodeMode, Moment, SearchMode
 DEFAULT_KS = (1, 5, 10)
 
 
+SOURCES = ("frame", "subtitle", "speech", "screen text")
+
+
 @dataclass(frozen=True, slots=True)
 class MomentQuery:
     text: str
     spans: tuple[Target, ...]
     language: str | None = None
+    source: str | None = None  # what should answer it (SOURCES), for per-source metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Which lines the judged index holds besides the frames (settings of the same names)."""
+
+    subtitles: bool = False
+    speech: str = "off"  # auto, all, off
+    screen_text: bool = False
+    asr_model: str | None = None
+    asr_language: str | None = None
+    dialogue_model: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.subtitles or self.speech != "off" or self.screen_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +116,10 @@ def load_queries(path: Path) -> list[MomentQuery]:
                 Target(str(s["video"]), float(s["start"]), float(s["end"])) for s in row["spans"]
             )
             query = MomentQuery(
-                str(row.get("query") or row["text"]).strip(), spans, row.get("language")
+                str(row.get("query") or row["text"]).strip(),
+                spans,
+                row.get("language"),
+                row.get("source"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise EvaluationError(
@@ -101,6 +128,11 @@ def load_queries(path: Path) -> list[MomentQuery]:
             ) from None
         if not query.text or not spans or any(s.end <= s.start for s in spans):
             raise EvaluationError(f"{path}: query {number} has no text, no spans or an empty span")
+        if query.source is not None and query.source not in SOURCES:
+            raise EvaluationError(
+                f"{path}: query {number}: source must be one of {', '.join(SOURCES)}, "
+                f"not {query.source!r}"
+            )
         queries.append(query)
     if not queries:
         raise EvaluationError(f"{path} has no queries")
@@ -113,7 +145,7 @@ def time_error(moments: Sequence[Moment], spans: Sequence[Target]) -> float | No
     videos = {s.video for s in spans}
     for moment in moments:
         if moment.video in videos:
-            t = moment.timestamp
+            t = moment.dialogue[0].start if moment.dialogue else moment.timestamp
             return min(max(s.start - t, 0.0, t - s.end) for s in spans if s.video == moment.video)
     return None
 
@@ -125,12 +157,30 @@ class MomentResult:
     ks: tuple[int, ...]
     ranks: list[int | None] = field(default_factory=list)  # first hit at tIoU >= 0.5
     errors: list[float | None] = field(default_factory=list)
+    sources: list[str | None] = field(default_factory=list)  # what should answer each query
     frames: int = 0
     index_seconds: float = 0.0
     search_seconds: float = 0.0
 
     def hits(self, k: int) -> np.ndarray:
         return np.array([r is not None and r <= k for r in self.ranks], dtype=np.float64)
+
+    def by_source(self) -> dict[str, dict[str, Any]]:
+        """R@k and the mean time error of the queries of each source (those that name one)."""
+        found: dict[str, dict[str, Any]] = {}
+        for source in SOURCES:
+            chosen = [i for i, s in enumerate(self.sources) if s == source]
+            if not chosen:
+                continue
+            hits = {k: self.hits(k)[chosen] for k in self.ks}
+            located = [e for i in chosen if (e := self.errors[i]) is not None]
+            found[source] = {
+                "queries": len(chosen),
+                "recall": {f"R@{k}": float(h.mean()) for k, h in hits.items()},
+                "mean_time_error": float(np.mean(located)) if located else None,
+                "located": len(located),
+            }
+        return found
 
     def to_json(self) -> dict[str, Any]:
         located = [e for e in self.errors if e is not None]
@@ -150,6 +200,7 @@ class MomentResult:
             "frames_indexed": self.frames,
             "index_seconds": round(self.index_seconds, 3),
             "search_ms_per_query": round(1000 * self.search_seconds / max(1, len(self.ranks)), 2),
+            "by_source": self.by_source(),
         }
 
 
@@ -162,9 +213,11 @@ def evaluate_moments(
     sampling: Sampling = Sampling(),
     ks: Sequence[int] = DEFAULT_KS,
     label: str | None = None,
+    lines: Lines | None = None,
 ) -> MomentResult:
-    """Index `videos` into the empty data directory `home` with `sampling`, then run every
-    query; a video a query names must be among `videos` (by file name)."""
+    """Index `videos` into the empty data directory `home` with `sampling` (and `lines`:
+    frames only when None), then run every query; a video a query names must be among
+    `videos` (by file name)."""
     import vidsearch
     from vidsearch.config import Settings
 
@@ -174,10 +227,20 @@ def evaluate_moments(
         raise EvaluationError(f"queries name videos that are not given: {', '.join(unknown)}")
     ks = tuple(sorted(set(ks)))
     result = MomentResult(label or f"{encoder.name} ({sampling.label})", sampling, ks)
-    # an embedded index of its own, frames only, decoded in this process as before
+    # an embedded index of its own, decoded in this process as before
+    lines = lines or Lines()
+    text_settings = {
+        "subtitles": lines.subtitles,
+        "speech": lines.speech,
+        "screen_text": lines.screen_text,
+        "asr_language": lines.asr_language,
+        **({"asr_model": lines.asr_model} if lines.asr_model else {}),
+        **({"dialogue_model": lines.dialogue_model} if lines.dialogue_model else {}),
+    }
     settings = Settings(
-        home=home, decode=sampling.decode, workers=1, subtitles=False, qdrant_url=None
+        home=home, decode=sampling.decode, workers=1, qdrant_url=None, **text_settings
     )
+    mode = None if lines.any else SearchMode.VISUAL
     library = vidsearch.open(settings=settings, encoder=encoder, sampling=sampling.sampler_config())
     with library:
         started = time.perf_counter()
@@ -189,10 +252,9 @@ def evaluate_moments(
         result.index_seconds = time.perf_counter() - started
         started = time.perf_counter()
         for query in queries:
-            found = library.search(
-                query.text, language=query.language, mode=SearchMode.VISUAL, top_k=max(ks)
-            )
+            found = library.search(query.text, language=query.language, mode=mode, top_k=max(ks))
             result.ranks.append(first_hit(found.moments, query.spans))
             result.errors.append(time_error(found.moments, query.spans))
+            result.sources.append(query.source)
         result.search_seconds = time.perf_counter() - started
     return result
