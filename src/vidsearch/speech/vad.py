@@ -127,7 +127,8 @@ class SpeechDetector:
     `feed(block)` returns the spans that are closed by then; `finish()` the last one.
     """
 
-    def __init__(self, vad: SileroVad, params: VadParams = VadParams()) -> None:
+    def __init__(self, vad: SileroVad, params: VadParams | None = None) -> None:
+        params = params or VadParams()
         if params.min_silence_s < params.pad_s:
             raise ValueError("min_silence_s must be at least pad_s (a span's padding is read)")
         self._vad = vad
@@ -138,6 +139,15 @@ class SpeechDetector:
         self._quiet_since: float | None = None
         self._last_end = 0.0  # end of the last emitted span (padding included)
         self._end = 0.0  # end of the audio seen
+        self.speech_seconds = 0.0  # total length of the spans emitted
+
+    @property
+    def keep_from(self) -> float:
+        """Audio before this time can be dropped: no span to come will start earlier."""
+        if self._time is None:
+            return 0.0
+        heard_from = self._open if self._open is not None else self._time
+        return max(self._last_end, heard_from - self._params.pad_s)
 
     def feed(self, block: AudioBlock) -> list[SpeechSpan]:
         state = self._state
@@ -199,11 +209,12 @@ class SpeechDetector:
             max(self._last_end, start - p.pad_s, 0.0), min(end + p.pad_s, max(now, end))
         )
         self._last_end = span.end
+        self.speech_seconds += span.duration
         return [span]
 
 
 def detect_speech(
-    vad: SileroVad, blocks: Iterable[AudioBlock], params: VadParams = VadParams()
+    vad: SileroVad, blocks: Iterable[AudioBlock], params: VadParams | None = None
 ) -> Iterator[SpeechSpan]:
     """The speech spans of `blocks` (a convenience over SpeechDetector, for measuring)."""
     detector = SpeechDetector(vad, params)

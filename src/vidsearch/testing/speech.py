@@ -115,10 +115,12 @@ def write_speech_video(
     audio_codec: str = "aac",
     fps: int = 10,
     size: tuple[int, int] = (64, 48),
+    with_audio: bool = True,
 ) -> SpeechVideo:
     """A video of moving colour with `utterances` spoken at their start times.
 
-    `duration` defaults to 1.5 s after the last sentence. Raises MissingProgramError without
+    `duration` defaults to 1.5 s after the last sentence; `with_audio=False` writes the
+    picture alone (a video without an audio stream). Raises MissingProgramError without
     espeak-ng, ValueError when sentences overlap."""
     spoken = [(u, synthesise(u.text, u.language)) for u in sorted(utterances, key=_start)]
     placed = [Placed(u.text, u.language, u.start, u.start + len(a) / AUDIO_RATE) for u, a in spoken]
@@ -127,11 +129,11 @@ def write_speech_video(
             raise ValueError(f"{after.text!r} starts before {before.text!r} ends")
     total = duration if duration is not None else (placed[-1].end + 1.5 if placed else 3.0)
     track = background(total, noise=noise, music=music)
-    for (utterance, audio), where in zip(spoken, placed, strict=True):
+    for (_, audio), where in zip(spoken, placed, strict=True):
         first = int(round(where.start * AUDIO_RATE))
         piece = audio[: max(0, len(track) - first)]
         track[first : first + len(piece)] = piece  # speech replaces the background
-    _write(Path(path), track, total, audio_codec, fps, size)
+    _write(Path(path), track if with_audio else None, total, audio_codec, fps, size)
     return SpeechVideo(Path(path), total, tuple(placed))
 
 
@@ -141,7 +143,7 @@ def _start(utterance: Utterance) -> float:
 
 def _write(
     path: Path,
-    track: np.ndarray,
+    track: np.ndarray | None,
     duration: float,
     audio_codec: str,
     fps: int,
@@ -152,9 +154,10 @@ def _write(
         video = container.add_stream("mpeg4", rate=Fraction(fps))
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         rate = 48_000 if audio_codec in {"libopus", "opus"} else AUDIO_RATE
-        audio = container.add_stream(audio_codec, rate=rate)
-        audio.layout = "mono"
-        samples = _resample(track, AUDIO_RATE, rate)
+        audio = None
+        if track is not None:  # every stream is added before the first packet is written
+            audio = container.add_stream(audio_codec, rate=rate)
+            audio.layout = "mono"
         frames = int(duration * fps)
         for index in range(frames):
             hue = index / max(1, frames)
@@ -163,18 +166,17 @@ def _write(
             image[:, (index * 3) % width] = 255  # a moving bar
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = index
-            for packet in video.encode(frame):
-                container.mux(packet)
-        for packet in video.encode():
-            container.mux(packet)
-        chunk = 1024 * 4
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        if audio is None or track is None:
+            return
+        samples = _resample(track, AUDIO_RATE, rate)
+        chunk = 4096
         for offset in range(0, len(samples), chunk):
             piece = np.ascontiguousarray(samples[offset : offset + chunk])[None, :]
-            frame = av.AudioFrame.from_ndarray(piece, format="flt", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = offset
-            frame.time_base = Fraction(1, rate)
-            for packet in audio.encode(frame):
-                container.mux(packet)
-        for packet in audio.encode():
-            container.mux(packet)
+            sound = av.AudioFrame.from_ndarray(piece, format="flt", layout="mono")
+            sound.sample_rate = rate
+            sound.pts = offset
+            sound.time_base = Fraction(1, rate)
+            container.mux(audio.encode(sound))
+        container.mux(audio.encode())

@@ -121,9 +121,13 @@ def _generation_config(tokenizer) -> dict:
 def write_tiny_whisper_hf(directory: Path, *, seed: int = 0) -> Path:
     """The transformers checkpoint (random weights) with its tokenizer and configs."""
     torch = require_torch("writing the tiny Whisper", "transformers")
-    from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration
-    from transformers import PreTrainedTokenizerFast, WhisperFeatureExtractor
-
+    from transformers import (
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
