@@ -168,9 +168,7 @@ class ScreenTextReader:
         if progress is not None:
             progress(total, total)
         cues.sort(key=lambda c: (c.start, c.end))
-        read = sum(
-            len(slots) for p in pending.values() for _, batch in p.batches for slots in batch
-        )
+        read = sum(len(served) for p in pending.values() for _, served in p.batches)
         return ScreenTextReport(
             cues=cues,
             frames_sampled=len(samples[BAND]) + len(samples[FRAME]),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 SIMILARITY = 0.75
+COVERAGE_LENGTH = 0.4
 MAX_MISSES = 1
 MIN_SPAN_LETTERS = 3
 SINGLE_SAMPLE_MIN_CONFIDENCE = 80.0
@@ -89,13 +90,13 @@ def merge_samples(
 
 
 def similarity(a: str, b: str) -> float:
-    """0..1: how alike two readings are: difflib's ratio of matching characters, or, when one
-    reading is at least half as long as the other, the share of the shorter one found in the
-    longer (a line read whole on one frame and with a word missing on the next)."""
+    """0..1: how alike two readings are: difflib's ratio of matching characters, or, when the
+    shorter reading has at least COVERAGE_LENGTH of the longer's length, the share of it found
+    in the longer (a line read whole on one frame and with a word missing on the next)."""
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     ratio = matcher.ratio()
     shorter, longer = sorted((len(a), len(b)))
-    if shorter == 0 or shorter * 2 < longer:
+    if shorter == 0 or shorter < COVERAGE_LENGTH * longer:
         return ratio
     matched = sum(block.size for block in matcher.get_matching_blocks())
     return max(ratio, matched / shorter)

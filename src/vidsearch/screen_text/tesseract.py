@@ -259,6 +259,10 @@ def _continues(row: list[_Word], words: list[_Word]) -> bool:
 def _line(words: list[_Word]) -> OcrLine | None:
     joined = " ".join(w.text for w in words)
     rtl = detect_language(joined) == PERSIAN
+    if not rtl:  # a lone Persian digit in a Latin line is a frame's or box's edge: "۱"
+        words = [w for w in words if not (len(w.text) == 1 and "\u06f0" <= w.text <= "\u06f9")]
+        if not words:
+            return None
     ordered = sorted(words, key=lambda w: -w.right if rtl else w.left)
     text = words_spelling(" ".join(w.text for w in ordered))
     confidence = sum(w.confidence for w in words) / len(words)
