@@ -39,6 +39,11 @@ SETTINGS_FIELDS = (
     "threads",
     "cache_dir",
     "subtitles",
+    "speech",
+    "asr_model",
+    "asr_language",
+    "screen_text",
+    "ocr_languages",
     "dialogue_model",
 )
 ReadVariable = Callable[[str], str | None]
@@ -175,4 +180,14 @@ INDEX_PARAMS = (
     spec("threads", Kind.INTEGER, "CPU threads for inference"),
     spec("cache_dir", Kind.STRING, "Where ONNX exports and registered bundles are cached"),
     spec("subtitles", Kind.BOOLEAN, "Index videos' subtitles too (dialogue search)"),
+    spec(
+        "speech",
+        Kind.STRING,
+        "Transcribe speech: auto (videos without subtitles), all, off",
+        choices=("auto", "all", "off"),
+    ),
+    spec("asr_model", Kind.STRING, "Whisper model: a size (tiny, base...), hub id or folder"),
+    spec("asr_language", Kind.STRING, "Language of the speech (ISO 639-1); default: detected"),
+    spec("screen_text", Kind.BOOLEAN, "Read text written on screen (Tesseract)"),
+    spec("ocr_languages", Kind.STRING, "Tesseract languages, joined by + (eng+fas)"),
 )
