@@ -45,7 +45,7 @@ from vidsearch.types import DecodeMode
 # generated video: every line found within +-0.25 s at 2/s; 1/s misses lines and halves
 # the time precision).
 BAND_RATE = 2.0
-BATCH_SIZE = 8  # images per Tesseract process: its ~0.1 s start-up is shared by the batch
+BATCH_SIZE = 16  # images per Tesseract process: its ~0.1 s start-up is shared by the batch
 # A full frame's span reaches at most this far from its sample (frames are seconds apart).
 FRAME_REACH_S = 1.0
 # Bumped whenever a threshold or a step changes what is read (part of `identity`).

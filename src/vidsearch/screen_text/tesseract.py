@@ -63,6 +63,7 @@ class OcrLine:
     text: str
     confidence: float
     box: tuple[int, int, int, int]
+    dropped: int = 0  # words left out for low confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,20 +134,21 @@ class TesseractEngine:
 
     def read(self, images: Sequence[np.ndarray], mode: int = SPARSE_TEXT) -> list[list[OcrLine]]:
         """Lines read on each image (2-D uint8 grayscale): one Tesseract process, and a second
-        one for lines that mix scripts (see `_reread_mixed`)."""
+        one for doubtful lines (see `_reread_doubtful`)."""
         pages = self._run(images, mode, self.languages)
         if len(self.languages) > 1:
-            self._reread_mixed(images, pages)
+            self._reread_doubtful(images, pages)
         return pages
 
-    def _reread_mixed(self, images: Sequence[np.ndarray], pages: list[list[OcrLine]]) -> None:
+    def _reread_doubtful(self, images: Sequence[np.ndarray], pages: list[list[OcrLine]]) -> None:
         """With eng+fas, Tesseract sometimes reads a Persian word as Latin garbage ("Oop" in
-        a Persian line) or the reverse. Such a line is read again, cropped, in the language
-        of most of its letters alone; the new reading replaces it when more confident."""
+        a Persian line) or the reverse, or reads it with too little confidence to keep. Such
+        a line is read again, cropped, in the language of most of its letters alone; the
+        new reading replaces it when it keeps more letters, or as many more confidently."""
         crops, places = [], []
         for i, lines in enumerate(pages):
             for j, line in enumerate(lines):
-                language = _mixed_line_language(line.text)
+                language = _doubtful_line_language(line)
                 if language in self.languages:
                     crops.append(_crop(images[i], line.box))
                     places.append((i, j, language))
@@ -155,7 +157,7 @@ class TesseractEngine:
             again = self._run([crops[k] for k in chosen], SINGLE_LINE, (language,))
             for k, lines in zip(chosen, again, strict=True):
                 i, j, _ = places[k]
-                if lines and lines[0].confidence > pages[i][j].confidence:
+                if lines and _better(lines[0], pages[i][j]):
                     pages[i][j] = OcrLine(lines[0].text, lines[0].confidence, pages[i][j].box)
 
     def _run(
@@ -214,7 +216,7 @@ def parse_tsv(tsv: str, pages: int) -> list[list[OcrLine]]:
             continue
         text = cells[11].translate(_BIDI_MARKS).strip()
         confidence = float(cells[10])
-        if not text or confidence < WORD_MIN_CONFIDENCE or not any(c.isalnum() for c in text):
+        if not any(c.isalnum() for c in text):
             continue
         left, top, width, height = (int(v) for v in cells[6:10])
         key = (int(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]))
@@ -256,7 +258,10 @@ def _continues(row: list[_Word], words: list[_Word]) -> bool:
     return height > 0 and overlap >= 0.6 * height and gap <= ROW_GAP_HEIGHTS * height
 
 
-def _line(words: list[_Word]) -> OcrLine | None:
+def _line(every: list[_Word]) -> OcrLine | None:
+    words = [w for w in every if w.confidence >= WORD_MIN_CONFIDENCE]
+    if not words:
+        return None
     joined = " ".join(w.text for w in words)
     rtl = detect_language(joined) == PERSIAN
     if not rtl:  # a lone Persian digit in a Latin line is a frame's or box's edge: "۱"
@@ -269,12 +274,12 @@ def _line(words: list[_Word]) -> OcrLine | None:
     if confidence < LINE_MIN_CONFIDENCE or sum(c.isalpha() for c in text) < MIN_LINE_LETTERS:
         return None
     box = (
-        min(w.left for w in words),
-        min(w.top for w in words),
-        max(w.right for w in words),
-        max(w.bottom for w in words),
+        min(w.left for w in every),
+        min(w.top for w in every),
+        max(w.right for w in every),
+        max(w.bottom for w in every),
     )
-    return OcrLine(text, confidence, box)
+    return OcrLine(text, confidence, box, dropped=len(every) - len(words))
 
 
 def _write_pgm(path: str, image: np.ndarray) -> None:
@@ -286,13 +291,21 @@ def _write_pgm(path: str, image: np.ndarray) -> None:
         handle.write(gray.tobytes())
 
 
-def _mixed_line_language(text: str) -> str | None:
+def _doubtful_line_language(line: OcrLine) -> str | None:
     """The Tesseract language of most of a line's letters when it mixes Latin and Arabic
-    script, else None."""
-    scripts = letter_scripts(text)
-    if not (scripts["ARABIC"] and scripts["LATIN"]):
+    script or lost words to low confidence, else None."""
+    scripts = letter_scripts(line.text)
+    if not (scripts["ARABIC"] and scripts["LATIN"]) and not line.dropped:
         return None
     return SCRIPT_TESSERACT["ARABIC" if scripts["ARABIC"] >= scripts["LATIN"] else "LATIN"]
+
+
+def _better(new: OcrLine, old: OcrLine) -> bool:
+    letters_new = sum(c.isalpha() for c in new.text)
+    letters_old = sum(c.isalpha() for c in old.text)
+    if letters_new != letters_old:
+        return letters_new > letters_old
+    return new.confidence > old.confidence
 
 
 def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
