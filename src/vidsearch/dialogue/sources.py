@@ -10,7 +10,8 @@ again, a rebuilt dialogue index or a removed-and-added video only stores the lin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -87,7 +88,7 @@ class SpeechLines:
             if report.audio_seconds
             else "no audio track"
         )
-        return LinesRead(list(report.cues), list(report.warnings), detail)
+        return LinesRead(printable(report.cues), list(report.warnings), detail)
 
     def close(self) -> None:
         self.transcriber.close()
@@ -115,10 +116,29 @@ class ScreenLines:
     def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
         report = self.reader.read(path, frame_times=frame_times, progress=progress)
         detail = f"{report.frames_read} of {report.frames_sampled} sampled frames read"
-        return LinesRead(list(report.cues), list(report.warnings), detail)
+        return LinesRead(printable(report.cues), list(report.warnings), detail)
 
     def close(self) -> None:
         self.reader.close()
+
+
+def printable(cues: Iterable[Cue]) -> list[Cue]:
+    """The lines with control characters, lone surrogates and U+FFFD taken out (a model's
+    broken bytes must not reach a terminal or a JSON payload); empty ones dropped."""
+    kept = []
+    for cue in cues:
+        text = "".join(
+            " " if ch.isspace() else ch
+            for ch in cue.text
+            if ch.isspace() or (unicodedata.category(ch) not in _UNPRINTABLE and ch != "\ufffd")
+        )
+        text = " ".join(text.split())
+        if text:
+            kept.append(Cue(cue.start, cue.end, text, cue.language))
+    return kept
+
+
+_UNPRINTABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
 
 
 class LineCache:

@@ -1,0 +1,192 @@
+"""End to end: one `vidsearch index` of a generated video that speaks English and Persian
+(espeak-ng) and shows burned-in English and Persian subtitles and a sign (real fonts) reads
+both with the real Silero VAD, a tiny offline Whisper and the real Tesseract, and each line is
+then found by search with `why` naming its source, through the CLI, the HTTP API (the search
+and the seed routes) and the web page (headless Chromium)."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright import sync_api
+from typer.testing import CliRunner
+
+from service_support import live_server
+from system_programs import require_program
+from test_web import CHROMIUM_ARGS, TIMEOUT_MS
+from vidsearch.cli import app
+from vidsearch.testing.screen_text import BurnedLine
+from vidsearch.testing.speech import Utterance
+from vidsearch.testing.spoken_and_written import SpokenAndWritten, write_spoken_and_written_video
+
+pytestmark = pytest.mark.slow
+
+SPOKEN = [
+    Utterance("the blue lighthouse is closed tonight", "en", 1.0),
+    Utterance("من فردا به بازار می روم", "fa", 9.0),
+]
+WRITTEN = [
+    BurnedLine("Where did you leave the keys", "en", 4.5, 7.0, "band"),
+    BurnedLine("قطار ساعت هفت حرکت می‌کند", "fa", 12.5, 15.0, "band"),
+    BurnedLine("MUSEUM ENTRANCE", "en", 16.0, 20.0, "sign"),
+]
+DURATION = 21.0
+TIME_TOLERANCE_S = 0.5  # speech segments: the issue's bound
+SCREEN_TOLERANCE_S = 1.0  # screen text: the band is read twice a second, signs on kept frames
+
+
+@dataclass
+class Indexed:
+    video: SpokenAndWritten
+    home: Path
+    args: list[str]  # --home and --model for every command
+    env: dict[str, str]
+    report: dict
+
+
+@pytest.fixture(scope="module")
+def indexed(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_sentence_model: Path
+) -> Indexed:
+    require_program("espeak-ng", "espeak-ng")
+    require_program("tesseract", "tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas")
+    pytest.importorskip("faster_whisper")
+    from vidsearch.testing.tiny_whisper import ensure_tiny_whisper
+
+    folder = tmp_path_factory.mktemp("spoken-and-written")
+    whisper = ensure_tiny_whisper(tmp_path_factory.getbasetemp() / "tiny-whisper")
+    video = write_spoken_and_written_video(
+        folder / "harbour.mkv", SPOKEN, WRITTEN, duration=DURATION
+    )
+    home = folder / "home"
+    args = ["--home", str(home), "--model", str(tiny_model)]
+    env = {
+        "VIDSEARCH_DIALOGUE_MODEL": str(tiny_sentence_model),
+        "VIDSEARCH_SPEECH": "auto",
+        "VIDSEARCH_ASR_MODEL": str(whisper / "ct2"),
+        "VIDSEARCH_SCREEN_TEXT": "true",
+        "VIDSEARCH_WORKERS": "1",
+    }
+    done = CliRunner().invoke(app, ["index", str(video.path), "--json", *args], env=env)
+    assert done.exit_code == 0, done.output
+    (report,) = json.loads(done.stdout)
+    return Indexed(video, home, args, env, report)
+
+
+def _search(indexed: Indexed, query: str, *options: str) -> dict:
+    runner = CliRunner()
+    done = runner.invoke(app, ["search", query, "--json", *options, *indexed.args], env=indexed.env)
+    assert done.exit_code == 0, done.output
+    return json.loads(done.stdout)
+
+
+def _persian_keyboard(text: str) -> str:
+    """As typed on an Arabic-layout keyboard: Arabic yeh and kaf, no zero-width non-joiner."""
+    return text.replace("ی", "ي").replace("ک", "ك").replace("\u200c", " ")
+
+
+def test_one_index_command_reads_speech_and_screen_text(indexed: Indexed) -> None:
+    report = indexed.report
+    assert report["status"] == "indexed" and report["warnings"] == []
+    assert report["lines"] == {"speech": len(SPOKEN), "screen text": len(WRITTEN)}
+
+
+def test_speech_segments_land_at_the_spoken_times(indexed: Indexed) -> None:
+    found = _search(
+        indexed, "lighthouse", "--mode", "dialogue", "--top-k", "10", "--min-score", "0"
+    )
+    lines = sorted(
+        (line for m in found["moments"] for line in m["dialogue"]), key=lambda ln: ln["start"]
+    )
+    assert [line["source"] for line in lines] == ["speech"] * len(SPOKEN)
+    for line, said in zip(lines, indexed.video.spoken, strict=True):
+        assert abs(line["start"] - said.start) <= TIME_TOLERANCE_S, (line, said)
+        assert abs(line["end"] - said.end) <= TIME_TOLERANCE_S, (line, said)
+        assert all(unicodedata.category(c) != "Cc" for c in line["text"]), line["text"]
+
+
+def test_what_the_model_heard_is_found_with_why_speech(indexed: Indexed) -> None:
+    """The tiny Whisper's words are not the sentence (its weights are random), but whatever
+    it wrote is searchable: its own words find the moment it was said."""
+    heard = _search(indexed, "x", "--mode", "dialogue", "--top-k", "10", "--min-score", "0")[
+        "moments"
+    ]
+    for said in indexed.video.spoken:
+        line = next(
+            ln for m in heard for ln in m["dialogue"] if abs(ln["start"] - said.start) < 1.0
+        )
+        words = " ".join(w for w in line["text"].split() if w.isalpha())[:80]
+        best = _search(indexed, words or line["text"], "--top-k", "3")["moments"][0]
+        assert best["why"] in ("speech", "frame + speech")
+        assert best["start"] <= said.start + TIME_TOLERANCE_S and said.end <= best["end"] + 1.0
+
+
+@pytest.mark.parametrize("shown", WRITTEN, ids=lambda line: line.region + "-" + line.language)
+def test_each_line_on_screen_is_found_at_its_time(indexed: Indexed, shown: BurnedLine) -> None:
+    for query in {shown.text, _persian_keyboard(shown.text)}:
+        best = _search(indexed, query, "--top-k", "3")["moments"][0]
+        assert best["why"] in ("screen text", "frame + screen text"), best
+        line = best["dialogue"][0]
+        assert line["source"] == "screen text"
+        assert abs(line["start"] - shown.start) <= SCREEN_TOLERANCE_S, (line, shown)
+        assert best["start"] < shown.end and shown.start < best["end"]  # the moment shows it
+
+
+def test_screen_mode_searches_only_what_is_written(indexed: Indexed) -> None:
+    found = _search(indexed, "keys", "--mode", "screen", "--top-k", "10")
+    sources = {line["source"] for m in found["moments"] for line in m["dialogue"]}
+    assert found["mode"] == "screen" and sources == {"screen text"}
+
+
+@pytest.fixture(scope="module")
+def server(indexed: Indexed, tiny_model: Path) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in indexed.env.items():
+            patch.setenv(name, value)
+        live = live_server(indexed.home, tiny_model)
+    try:
+        yield live.url
+    finally:
+        live.stop()
+
+
+def test_the_api_and_the_seed_route_carry_the_lines_and_their_source(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=60) as http:
+        found = http.get("/search", params={"q": "MUSEUM ENTRANCE", "top_k": 3}).json()
+        best = found["moments"][0]
+        assert best["why"] in ("screen text", "frame + screen text")
+        assert best["dialogue"][0]["source"] == "screen text"
+        seed = http.get("/harbour.mkv/", params={"search_entry": "where did you leave the keys"})
+        assert seed.status_code == 200, seed.text
+        lines = seed.json()["lines"]
+        assert lines[0]["source"] == "screen text"
+        assert lines[0]["text"].lower().startswith("where did you leave")
+
+
+def test_the_web_page_shows_each_line_with_its_source(server: str) -> None:
+    chromium = require_program("chromium", "chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(base_url=server)
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto("/")
+        page.fill("#q", "MUSEUM ENTRANCE")
+        page.select_option("#mode", "text")
+        page.press("#q", "Enter")
+        page.wait_for_selector("#results .moment .lines:not([hidden])")
+        card = page.locator("#results .moment").first
+        item = card.locator(".lines li").first
+        assert item.get_attribute("data-source") == "screen text"
+        assert item.locator(".source").text_content().startswith("screen text 0:1")
+        assert "MUSEUM" in item.locator(".line").text_content()
+        assert card.locator(".why").text_content() == card.get_attribute("data-why")
+        assert errors == []
+        browser.close()
