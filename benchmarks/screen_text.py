@@ -161,7 +161,7 @@ def video(folder: Path) -> dict:
         reader = ScreenTextReader(TesseractEngine(), band_rate=rate)
         report = reader.read(clip.path, frame_times=frame_times)
         reader.close()
-        found = 0
+        found, errors = 0, []
         for line in lines:
             hits = [
                 c
@@ -170,15 +170,20 @@ def video(folder: Path) -> dict:
                 and abs(c.start - line.start) <= TOLERANCE_S
                 and abs(c.end - line.end) <= TOLERANCE_S
             ]
-            found += (
-                bool(hits)
-                if line.region == "band"
-                else any(character_error_rate(c.text, line.text) <= FOUND_CER for c in report.cues)
-            )
+            if line.region == "band":
+                found += bool(hits)
+                errors += [abs(c.start - line.start) for c in hits[:1]]
+                errors += [abs(c.end - line.end) for c in hits[:1]]
+            else:
+                found += any(
+                    character_error_rate(c.text, line.text) <= FOUND_CER for c in report.cues
+                )
         out[rate] = {
             "lines": len(lines),
             "found": found,
             "cues": len(report.cues),
+            "mean_time_error_s": float(np.mean(errors)) if errors else None,
+            "max_time_error_s": float(np.max(errors)) if errors else None,
             "sampled": report.frames_sampled,
             "ocr_calls": report.frames_read,
             "seconds": report.seconds,
@@ -259,6 +264,8 @@ def main() -> None:
     for rate, row in vid.items():
         print(
             f"   band {rate:g}/s: found {row['found']}/{row['lines']}, cues {row['cues']}, "
+            f"start/end error mean {row['mean_time_error_s']:.2f} s, "
+            f"max {row['max_time_error_s']:.2f} s, "
             f"OCR calls {row['ocr_calls']}/{row['sampled']} samples, {row['seconds']:.1f} s "
             f"-> {row['per_video_hour_s'] / 60:.1f} min per video hour"
         )

@@ -165,15 +165,26 @@ def text_frames(
             ("en", ENGLISH_LINES, ENGLISH_FONTS),
             ("fa", PERSIAN_LINES, PERSIAN_FONTS),
         ):
-            text = lines[i % len(lines)]
             font = fonts[i % len(fonts)]
             font_size = FONT_SIZES[(i // len(fonts)) % len(FONT_SIZES)]
+            text = _fitting_line(lines, i, font, font_size, int(size[0] * 0.92))
             kind = BACKGROUNDS[(i // 2) % len(BACKGROUNDS)]
             image = Image.fromarray(background(kind, size, rng))
             in_band = i % 2 == 0
             y = int(size[1] * 0.88) if in_band else int(size[1] * rng.uniform(0.2, 0.6))
             draw_line(image, text, font, font_size, center=(size[0] // 2, y), outline=in_band)
             yield TextFrame(np.asarray(image), text, language, font.name, font_size, kind)
+
+
+def _fitting_line(lines: Sequence[str], start: int, font: Path, size: int, width: int) -> str:
+    """The first of `lines` from `start` on that fits in `width` px at `size` (the shortest
+    when none does): text cut off by the frame's edge has no ground truth."""
+    face = ImageFont.truetype(str(font), size)
+    ordered = [lines[(start + k) % len(lines)] for k in range(len(lines))]
+    for text in ordered:
+        if face.getlength(text) <= width:
+            return text
+    return min(ordered, key=face.getlength)
 
 
 def textless_frames(
