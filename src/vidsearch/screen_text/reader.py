@@ -49,7 +49,7 @@ BATCH_SIZE = 16  # images per Tesseract process: its ~0.1 s start-up is shared b
 # A full frame's span reaches at most this far from its sample (frames are seconds apart).
 FRAME_REACH_S = 1.0
 # Bumped whenever a threshold or a step changes what is read (part of `identity`).
-THRESHOLDS_VERSION = 1
+THRESHOLDS_VERSION = 2
 BAND, FRAME = "band", "frame"
 
 
@@ -67,6 +67,7 @@ class _Pending:
     """Images of one stream waiting for a batch, and the batches submitted."""
 
     mode: int
+    halve_empty: bool  # read again at half size when nothing was read (large titles)
     images: list[np.ndarray] = field(default_factory=list)
     slots: list[list[int]] = field(default_factory=list)  # sample indices per image
     batches: list[tuple[Future[list[list[OcrLine]]], list[list[int]]]] = field(default_factory=list)
@@ -119,7 +120,7 @@ class ScreenTextReader:
         with open_video(path) as (container, stream):
             total = stream_span(container, stream)[1]
         samples: dict[str, list[float]] = {BAND: [], FRAME: []}
-        pending = {BAND: _Pending(UNIFORM_BLOCK), FRAME: _Pending(AUTO_LAYOUT)}
+        pending = {BAND: _Pending(UNIFORM_BLOCK, False), FRAME: _Pending(AUTO_LAYOUT, True)}
         memory = BandMemory()
         last_band_slot: list[int] | None = None
         wanted = sorted(frame_times)
@@ -188,7 +189,9 @@ class ScreenTextReader:
 
     def _submit(self, pending: _Pending) -> None:
         if pending.images:
-            future = self.engine.submit(pending.images, pending.mode)
+            future = self.engine.submit(
+                pending.images, pending.mode, halve_empty=pending.halve_empty
+            )
             pending.batches.append((future, pending.slots))
             pending.images, pending.slots = [], []
 

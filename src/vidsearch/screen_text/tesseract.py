@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,7 @@ SINGLE_LINE = 7
 # Tesseract's global Otsu threshold loses dark text on a light sign over mid-grey footage
 # (nothing read on the generated sign); Sauvola's local threshold reads it.
 SAUVOLA = 2
+SAUVOLA_WINDOW = 0.33  # inches, at the 70 dpi Tesseract assumes for our images
 # Tesseract's language code for the script a line's letters are mostly in.
 SCRIPT_TESSERACT = {"ARABIC": "fas", "LATIN": "eng"}
 CROP_PADDING = 6
@@ -124,17 +125,35 @@ class TesseractEngine:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def submit(self, images: Sequence[np.ndarray], mode: int) -> Future[list[list[OcrLine]]]:
-        """Read `images` in one Tesseract process, in the background (at most `workers` at
-        once); the result has one list of lines per image."""
+    def submit(
+        self, images: Sequence[np.ndarray], mode: int, *, halve_empty: bool = False
+    ) -> Future[list[list[OcrLine]]]:
+        """`read` in the background (at most `workers` batches at once)."""
         self.load()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tesseract")
-        return self._pool.submit(self.read, list(images), mode)
+        return self._pool.submit(self.read, list(images), mode, halve_empty=halve_empty)
 
-    def read(self, images: Sequence[np.ndarray], mode: int = SPARSE_TEXT) -> list[list[OcrLine]]:
-        """Lines read on each image (2-D uint8 grayscale): one Tesseract process, and a second
-        one for doubtful lines (see `_reread_doubtful`)."""
+    def read(
+        self, images: Sequence[np.ndarray], mode: int = AUTO_LAYOUT, *, halve_empty: bool = False
+    ) -> list[list[OcrLine]]:
+        """Lines read on each image (2-D uint8 grayscale), one list per image: one Tesseract
+        process for the batch, another for doubtful lines (see `_reread_doubtful`).
+
+        `halve_empty`: read the images on which nothing was read again at half size. Large
+        text (letters over ~60 px, a title at 2x) is lost by the local threshold, whose
+        window is smaller than its strokes; at half size it is read (measured on the generated
+        signs: CER en 0.10 -> 0.04, fa 0.30 -> 0.14, lines found 90 -> 97%, 63 -> 80%).
+        """
+        pages = self._read_batch(images, mode)
+        empty = [i for i, lines in enumerate(pages) if not lines] if halve_empty else []
+        if empty:
+            again = self._read_batch([_halved(images[i]) for i in empty], mode)
+            for i, lines in zip(empty, again, strict=True):
+                pages[i] = [replace(line, box=_doubled(line.box)) for line in lines]
+        return pages
+
+    def _read_batch(self, images: Sequence[np.ndarray], mode: int) -> list[list[OcrLine]]:
         pages = self._run(images, mode, self.languages)
         if len(self.languages) > 1:
             self._reread_doubtful(images, pages)
@@ -177,7 +196,8 @@ class TesseractEngine:
                 handle.write("\n".join(names) + "\n")
             command = [self._path or self.binary, listing, "stdout", *self._data_args()]
             command += ["-l", "+".join(languages), "--psm", str(mode)]
-            command += ["-c", f"thresholding_method={SAUVOLA}", "tsv"]
+            command += ["-c", f"thresholding_method={SAUVOLA}"]
+            command += ["-c", f"thresholding_window_size={SAUVOLA_WINDOW}", "tsv"]
             env = dict(os.environ, OMP_THREAD_LIMIT="1")
             try:
                 done = subprocess.run(
@@ -306,6 +326,19 @@ def _better(new: OcrLine, old: OcrLine) -> bool:
     if letters_new != letters_old:
         return letters_new > letters_old
     return new.confidence > old.confidence
+
+
+def _halved(image: np.ndarray) -> np.ndarray:
+    """Half the size, each pixel the mean of a 2x2 block."""
+    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    blocks = image[:h, :w].astype(np.uint16)
+    total = blocks[0::2, 0::2] + blocks[1::2, 0::2] + blocks[0::2, 1::2] + blocks[1::2, 1::2]
+    return (total // 4).astype(np.uint8)
+
+
+def _doubled(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    left, top, right, bottom = box
+    return 2 * left, 2 * top, 2 * right, 2 * bottom
 
 
 def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
