@@ -119,18 +119,20 @@ TSV_HEADER = (
 
 
 def _word(page: int, line: int, word: int, left: int, conf: float, text: str) -> str:
-    return f"5\t{page}\t1\t1\t{line}\t{word}\t{left}\t10\t50\t30\t{conf}\t{text}"
+    top = 10 if line < 3 else 100
+    return f"5\t{page}\t1\t1\t{line}\t{word}\t{left}\t{top}\t50\t30\t{conf}\t{text}"
 
 
 def test_tsv_lines_come_in_reading_order_and_spelled_for_queries() -> None:
     rows = [
         TSV_HEADER,
-        # Persian words reported left to right (visual order): reading order is right to left
+        # one row split in two lines, listed left to right: read right to left; within a
+        # line Tesseract's (logical) order is kept even where a word's box is wrong
         _word(1, 1, 1, 10, 90, "گذاشتي"),
-        _word(1, 1, 2, 70, 90, "كجا"),
-        _word(1, 1, 3, 130, 91, "را"),
-        _word(1, 1, 4, 190, 92, "\u200fکلیدها"),
-        _word(1, 2, 1, 10, 20, "~~"),  # garbage: low confidence
+        _word(1, 2, 1, 130, 91, "\u200fکلیدها"),
+        _word(1, 2, 2, 40, 91, "را"),  # a wrong box: left of "كجا"
+        _word(1, 2, 3, 70, 90, "كجا"),
+        _word(1, 3, 1, 10, 20, "~~"),  # garbage: low confidence
         _word(2, 1, 1, 10, 95, "The"),
         _word(2, 1, 2, 70, 30, "tr@in"),  # dropped word
         _word(2, 1, 3, 130, 96, "leaves"),

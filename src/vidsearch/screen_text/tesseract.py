@@ -9,9 +9,10 @@ side by side instead.
 
 Words come from the TSV output with their confidence; words below WORD_MIN_CONFIDENCE and lines
 below LINE_MIN_CONFIDENCE are dropped (noise and textures read as strings of short "words").
-Tesseract's LSTM engine writes right-to-left text in logical order; the words of a line are
-still put in reading order by their boxes, so an engine that reports visual order gives the
-same text. Persian lines are spelled the way queries are (`vidsearch.text.spelling`).
+Tesseract's LSTM engine writes right-to-left text in logical order, words within a line
+included (its word boxes are not reliable enough to reorder by); lines that Tesseract split
+on one row are put in reading order by their boxes, right to left for Persian. Persian
+lines are spelled the way queries are (`vidsearch.text.spelling`).
 """
 
 from __future__ import annotations
@@ -249,23 +250,23 @@ def parse_tsv(tsv: str, pages: int) -> list[list[OcrLine]]:
     result: list[list[OcrLine]] = [[] for _ in range(pages)]
     for page, page_lines in rows.items():
         if 1 <= page <= pages:
-            joined = (_line(words) for words in _join_rows(page_lines))
+            joined = (_line(fragments) for fragments in _join_rows(page_lines))
             result[page - 1] = [line for line in joined if line is not None]
     return result
 
 
-def _join_rows(lines: list[list[_Word]]) -> list[list[_Word]]:
+def _join_rows(lines: list[list[_Word]]) -> list[list[list[_Word]]]:
     """Lines that continue each other on one row (Tesseract makes a block of each word of a
-    sign now and then): joined when they overlap vertically by most of their height and
-    the gap between them is under ROW_GAP_HEIGHTS of their height."""
-    rows: list[list[_Word]] = []
+    sign now and then), as the fragments of one row: joined when they overlap vertically by
+    most of their height and the gap between them is under ROW_GAP_HEIGHTS of their height."""
+    rows: list[list[list[_Word]]] = []
     for words in sorted(lines, key=lambda ws: min(w.left for w in ws)):
         for row in rows:
-            if _continues(row, words):
-                row.extend(words)
+            if _continues([w for fragment in row for w in fragment], words):
+                row.append(words)
                 break
         else:
-            rows.append(list(words))
+            rows.append([words])
     return rows
 
 
@@ -278,18 +279,21 @@ def _continues(row: list[_Word], words: list[_Word]) -> bool:
     return height > 0 and overlap >= 0.6 * height and gap <= ROW_GAP_HEIGHTS * height
 
 
-def _line(every: list[_Word]) -> OcrLine | None:
+def _line(fragments: list[list[_Word]]) -> OcrLine | None:
+    """One row's text: its fragments (Tesseract's lines) in reading order by their boxes, the
+    words of each in Tesseract's order (logical order: single word boxes can be wrong, e.g.
+    one box spanning three Persian words was seen)."""
+    rtl = detect_language(" ".join(w.text for ws in fragments for w in ws)) == PERSIAN
+    fragments = sorted(
+        fragments, key=lambda ws: -max(w.right for w in ws) if rtl else min(w.left for w in ws)
+    )
+    every = [w for fragment in fragments for w in fragment]
     words = [w for w in every if w.confidence >= WORD_MIN_CONFIDENCE]
-    if not words:
-        return None
-    joined = " ".join(w.text for w in words)
-    rtl = detect_language(joined) == PERSIAN
     if not rtl:  # a lone Persian digit in a Latin line is a frame's or box's edge: "۱"
         words = [w for w in words if not (len(w.text) == 1 and "\u06f0" <= w.text <= "\u06f9")]
-        if not words:
-            return None
-    ordered = sorted(words, key=lambda w: -w.right if rtl else w.left)
-    text = words_spelling(" ".join(w.text for w in ordered))
+    if not words:
+        return None
+    text = words_spelling(" ".join(w.text for w in words))
     confidence = sum(w.confidence for w in words) / len(words)
     if confidence < LINE_MIN_CONFIDENCE or sum(c.isalpha() for c in text) < MIN_LINE_LETTERS:
         return None

@@ -168,7 +168,7 @@ def text_frames(
             font = fonts[i % len(fonts)]
             font_size = FONT_SIZES[(i // len(fonts)) % len(FONT_SIZES)]
             text = _fitting_line(lines, i, font, font_size, int(size[0] * 0.92))
-            kind = BACKGROUNDS[(i // 2) % len(BACKGROUNDS)]
+            kind = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]  # apart from the font
             image = Image.fromarray(background(kind, size, rng))
             in_band = i % 2 == 0
             y = int(size[1] * 0.88) if in_band else int(size[1] * rng.uniform(0.2, 0.6))
