@@ -47,6 +47,7 @@ SAUVOLA_WINDOW = 0.33  # inches, at the 70 dpi Tesseract assumes for our images
 # Tesseract's language code for the script a line's letters are mostly in.
 SCRIPT_TESSERACT = {"ARABIC": "fas", "LATIN": "eng"}
 CROP_PADDING = 6
+MIXED_KEEP_LETTERS = 0.8
 WORD_MIN_CONFIDENCE = 45.0
 LINE_MIN_CONFIDENCE = 65.0
 MIN_LINE_LETTERS = 2
@@ -325,8 +326,15 @@ def _doubtful_line_language(line: OcrLine) -> str | None:
 
 
 def _better(new: OcrLine, old: OcrLine) -> bool:
+    """Whether a one-language re-reading should replace a doubtful line: for a line that
+    mixed scripts, when it keeps most of the letters (the other script's "words" were
+    garbage: "Seed" for «نیست»); otherwise when it has more letters, or as many with more
+    confidence."""
     letters_new = sum(c.isalpha() for c in new.text)
     letters_old = sum(c.isalpha() for c in old.text)
+    scripts = letter_scripts(old.text)
+    if scripts["ARABIC"] and scripts["LATIN"]:
+        return letters_new >= MIXED_KEEP_LETTERS * letters_old
     if letters_new != letters_old:
         return letters_new > letters_old
     return new.confidence > old.confidence
