@@ -139,7 +139,7 @@ class ScriptedRecognizer:
     def load(self) -> None:
         pass
 
-    def transcribe(self, audio, *, language):
+    def transcribe(self, audio, *, language, max_new_tokens=None):
         self.windows.append(len(audio))
         return Transcription(list(self.segments), language or "en")
 

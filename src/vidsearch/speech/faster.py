@@ -111,11 +111,14 @@ class FasterWhisperRecognizer:
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"Whisper model {folder} could not be loaded: {exc}") from None
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Transcription:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, max_new_tokens: int | None = None
+    ) -> Transcription:
         self.load()
         options: dict[str, Any] = {}
-        if self._max_new_tokens:
-            options["max_new_tokens"] = self._max_new_tokens
+        cap = max_new_tokens or self._max_new_tokens
+        if cap:
+            options["max_new_tokens"] = cap
         if language is not None and not self._model.model.is_multilingual:
             language = "en"  # an English-only model transcribes English or nothing
         segments, info = self._model.transcribe(

@@ -52,9 +52,22 @@ class TransformersWhisperRecognizer:
     def identity(self) -> str:
         if self._fingerprint is None:
             local = Path(self._source)
-            self._fingerprint = folder_fingerprint(local, HF_FILES) if local.is_dir() else "hub"
+            if local.is_dir():
+                self._fingerprint = folder_fingerprint(local, HF_FILES)
+            else:
+                self._fingerprint = self._cached_revision()
+                if self._fingerprint is None:  # not downloaded yet: fetch it (or ModelError)
+                    self.load()
+                    self._fingerprint = self._cached_revision() or "unknown"
         cap = f":max{self._max_new_tokens}" if self._max_new_tokens else ""
         return f"{self.backend}:{self._source}@{self._fingerprint}:float32{cap}"
+
+    def _cached_revision(self) -> str | None:
+        """The commit of the cached hub snapshot (its folder's name), without the network."""
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(self._source, "config.json", cache_dir=self._cache_dir)
+        return Path(found).parent.name[:12] if isinstance(found, str) else None
 
     def load(self) -> None:
         if self._parts is not None:
@@ -86,7 +99,9 @@ class TransformersWhisperRecognizer:
             raise ModelError(f"{offline_hint(self._name)} ({type(last).__name__})") from None
         self._parts = (model, features, tokenizer)
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Transcription:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, max_new_tokens: int | None = None
+    ) -> Transcription:
         self.load()
         assert self._parts is not None
         import torch
@@ -99,8 +114,9 @@ class TransformersWhisperRecognizer:
                 token = int(model.detect_language(inputs)[0])
                 language = tokenizer.convert_ids_to_tokens(token)[2:-2]
             options: dict[str, Any] = {}
-            if self._max_new_tokens:
-                options["max_new_tokens"] = self._max_new_tokens
+            cap = max_new_tokens or self._max_new_tokens
+            if cap:
+                options["max_new_tokens"] = cap
             output = model.generate(
                 inputs,
                 language=language,

@@ -43,8 +43,11 @@ class Recognizer(Protocol):
 
     def load(self) -> None: ...
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> Transcription:
-        """`audio`: float32 mono 16 kHz, at most WINDOW_SECONDS long."""
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, max_new_tokens: int | None = None
+    ) -> Transcription:
+        """`audio`: float32 mono 16 kHz, at most WINDOW_SECONDS long; `max_new_tokens`
+        caps this window's decoding (else the recogniser's own cap, else Whisper's)."""
         ...
 
     def close(self) -> None: ...

@@ -27,6 +27,8 @@ import string
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from vidsearch.encoders.torch_extra import require_torch
 from vidsearch.speech.models import WHISPER_LANGUAGES
 
@@ -98,7 +100,7 @@ def _letters(n: int):
     return itertools.product(string.ascii_lowercase, repeat=n)
 
 
-def _generation_config(tokenizer) -> dict:
+def _generation_config(tokenizer, shape: dict[str, int]) -> dict:
     ids = tokenizer.token_to_id
     return {
         "decoder_start_token_id": ids("<|startoftranscript|>"),
@@ -114,12 +116,28 @@ def _generation_config(tokenizer) -> dict:
         "max_length": 448,
         "suppress_tokens": [],
         "begin_suppress_tokens": [ids("<|endoftext|>")],
-        "alignment_heads": [[1, 0], [1, 1]],
+        "alignment_heads": [[shape["layers"] - 1, 0], [shape["layers"] - 1, 1]],
     }
 
 
-def write_tiny_whisper_hf(directory: Path, *, seed: int = 0) -> Path:
-    """The transformers checkpoint (random weights) with its tokenizer and configs."""
+# Whisper's real architectures (OpenAI's model card), for benchmarks with random weights.
+TINY_SHAPE = {"d_model": 64, "layers": 2, "heads": 4, "ffn": 128}
+WHISPER_SHAPES = {
+    "tiny": {"d_model": 384, "layers": 4, "heads": 6, "ffn": 1536},
+    "base": {"d_model": 512, "layers": 6, "heads": 8, "ffn": 2048},
+    "small": {"d_model": 768, "layers": 12, "heads": 12, "ffn": 3072},
+    "medium": {"d_model": 1024, "layers": 24, "heads": 16, "ffn": 4096},
+}
+
+
+def write_tiny_whisper_hf(
+    directory: Path, *, seed: int = 0, shape: dict[str, int] | None = None
+) -> Path:
+    """The transformers checkpoint (random weights) with its tokenizer and configs.
+
+    `shape` (d_model, layers, heads, ffn) defaults to TINY_SHAPE; WHISPER_SHAPES gives the
+    real sizes, for measuring speed (meaningless text, true compute cost)."""
+    shape = shape or TINY_SHAPE
     torch = require_torch("writing the tiny Whisper", "transformers")
     from transformers import (
         GenerationConfig,
@@ -138,13 +156,13 @@ def write_tiny_whisper_hf(directory: Path, *, seed: int = 0) -> Path:
     config = WhisperConfig(
         vocab_size=tokenizer.get_vocab_size(),
         num_mel_bins=80,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
+        d_model=shape["d_model"],
+        encoder_layers=shape["layers"],
+        decoder_layers=shape["layers"],
+        encoder_attention_heads=shape["heads"],
+        decoder_attention_heads=shape["heads"],
+        encoder_ffn_dim=shape["ffn"],
+        decoder_ffn_dim=shape["ffn"],
         max_source_positions=1500,
         max_target_positions=448,
         decoder_start_token_id=ids("<|startoftranscript|>"),
@@ -161,7 +179,7 @@ def write_tiny_whisper_hf(directory: Path, *, seed: int = 0) -> Path:
         weight = model.proj_out.weight
         weight.zero_()
         weight[:LEARNT_VOCAB].normal_(0.0, 1.0)
-    model.generation_config = GenerationConfig(**_generation_config(tokenizer))
+    model.generation_config = GenerationConfig(**_generation_config(tokenizer, shape))
     model.save_pretrained(directory)
     tokenizer.save(str(directory / "tokenizer.json"))
     wrapped = PreTrainedTokenizerFast(tokenizer_object=tokenizer)
@@ -209,3 +227,97 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- fitting: a tiny Whisper that memorises a few sentences -------------------------------
+
+FIT_VARIANTS = 4  # augmented copies of each recording (shifted, louder/softer, noisier)
+
+
+def fit_tiny_whisper(
+    root: Path,
+    pairs: list[tuple[np.ndarray, str, str]],
+    *,
+    steps: int = 300,
+    seed: int = 0,
+    learning_rate: float = 2e-3,
+) -> Path:
+    """Train the tiny Whisper on `pairs` of (16 kHz float32 audio, sentence, language) until it
+    transcribes those recordings, then write `root/hf` and `root/ct2` like ensure_tiny_whisper.
+
+    The model MEMORISES its training sentences: it "recognises" only these recordings (and
+    slightly shifted, louder, softer or noisier copies of them, as a video's audio codec and
+    speech detection produce) and writes nonsense for anything else. It exists so that an
+    end-to-end test can find a spoken sentence by searching for its words. Sentences should
+    use words of CORPUS so the tokenizer has tokens for them. ~1 min on 2 CPU cores.
+    """
+    torch = require_torch("fitting the tiny Whisper", "transformers")
+    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+    root = Path(root)
+    hf_dir, ct2_dir = root / "hf", root / "ct2"
+    write_tiny_whisper_hf(hf_dir, seed=seed)
+    model = WhisperForConditionalGeneration.from_pretrained(hf_dir)
+    tokenizer = build_tokenizer()
+    extractor = WhisperFeatureExtractor.from_pretrained(hf_dir)
+    rng = np.random.default_rng(seed)
+    features, sequences = [], []
+    for audio, text, language in pairs:
+        sequence = _target_sequence(tokenizer, text, language, len(audio) / 16_000)
+        for variant in range(FIT_VARIANTS):
+            heard = _augmented(audio, rng) if variant else audio
+            mel = extractor(heard, sampling_rate=16_000, return_tensors="np").input_features[0]
+            features.append(mel)
+            sequences.append(sequence)
+    inputs = torch.tensor(np.stack(features))
+    width = max(len(s) for s in sequences)
+    eot = tokenizer.token_to_id("<|endoftext|>")
+    decoder_inputs = torch.full((len(sequences), width - 1), eot, dtype=torch.long)
+    labels = torch.full((len(sequences), width - 1), -100, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        decoder_inputs[row, : len(sequence) - 1] = torch.tensor(sequence[:-1])
+        labels[row, : len(sequence) - 1] = torch.tensor(sequence[1:])
+    torch.manual_seed(seed)
+    model.train()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=learning_rate, total_steps=steps, pct_start=0.1
+    )
+    batch = min(8, len(sequences))
+    for _ in range(steps):
+        rows = torch.randperm(len(sequences))[:batch]
+        loss = model(
+            input_features=inputs[rows],
+            decoder_input_ids=decoder_inputs[rows],
+            labels=labels[rows],
+        ).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    model.eval()
+    model.save_pretrained(hf_dir)
+    convert_for_ctranslate2(hf_dir, ct2_dir)
+    return root
+
+
+def _target_sequence(tokenizer, text: str, language: str, seconds: float) -> list[int]:
+    """<|startoftranscript|><|lang|><|transcribe|><|0.00|> text <|end|><|endoftext|>."""
+    ids = tokenizer.token_to_id
+    end = min(TIMESTAMPS - 1, round(seconds / 0.02))
+    first_timestamp = ids("<|notimestamps|>") + 1
+    return [
+        ids("<|startoftranscript|>"),
+        ids(f"<|{language}|>"),
+        ids("<|transcribe|>"),
+        first_timestamp,
+        *tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids,
+        first_timestamp + end,
+        ids("<|endoftext|>"),
+    ]
+
+
+def _augmented(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    lead = np.zeros(int(rng.uniform(0.0, 0.4) * 16_000), np.float32)
+    noise = rng.standard_normal(len(audio)).astype(np.float32) * rng.uniform(0.0, 0.004)
+    return np.concatenate([lead, audio * rng.uniform(0.6, 1.4) + noise]).astype(np.float32)
