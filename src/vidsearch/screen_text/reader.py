@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,48 +28,38 @@ from vidsearch.media.decode import DecodedFrame, decode_frames
 from vidsearch.media.probe import open_video, stream_span
 from vidsearch.screen_text.band import OCR_FRAME_HEIGHT, BandMemory, band_top, outlined_text
 from vidsearch.screen_text.prefilter import may_hold_text
-from vidsearch.screen_text.spans import Sample, merge_samples
+from vidsearch.screen_text.streams import SampleStream
 from vidsearch.screen_text.tesseract import (
     AUTO_LAYOUT,
     DEFAULT_LANGUAGES,
     UNIFORM_BLOCK,
-    OcrLine,
     TesseractEngine,
 )
 from vidsearch.subtitles.cues import Cue
-from vidsearch.text.language import detect_language
 from vidsearch.types import DecodeMode
 
 # Subtitle lines last >= ~1 s; at 2 samples/s each is seen at least twice (measured on the
-# generated video: every line found within +-0.25 s at 2/s; 1/s misses lines and halves
-# the time precision).
+# generated 60 s video: start/end within 0.25 s at 2/s, up to 0.50 s at 1/s; the OCR calls
+# stay at one per line whatever the rate, as unchanged bands reuse their reading).
 BAND_RATE = 2.0
 BATCH_SIZE = 16  # images per Tesseract process: its ~0.1 s start-up is shared by the batch
 # A full frame's span reaches at most this far from its sample (frames are seconds apart).
 FRAME_REACH_S = 1.0
+# A sample is taken at the first decoded frame at (or this close before) its time; a frame
+# time may be met a little early (FAST decoding skips non-reference frames: ~2 frames apart).
+TIME_SLACK_S = 1e-3
+FRAME_SLACK_S = 0.02
 # Bumped whenever a threshold or a step changes what is read (part of `identity`).
 THRESHOLDS_VERSION = 2
-BAND, FRAME = "band", "frame"
 
 
 @dataclass(slots=True)
 class ScreenTextReport:
     cues: list[Cue]  # merged spans, sorted by start
     frames_sampled: int
-    frames_read: int  # images sent to OCR
+    frames_read: int  # images sent to OCR (their re-reads inside the engine not counted)
     seconds: float  # wall time spent
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Pending:
-    """Images of one stream waiting for a batch, and the batches submitted."""
-
-    mode: int
-    halve_empty: bool  # read again at half size when nothing was read (large titles)
-    images: list[np.ndarray] = field(default_factory=list)
-    slots: list[list[int]] = field(default_factory=list)  # sample indices per image
-    batches: list[tuple[Future[list[list[OcrLine]]], list[list[int]]]] = field(default_factory=list)
 
 
 class ScreenTextReader:
@@ -91,8 +80,8 @@ class ScreenTextReader:
 
     @property
     def identity(self) -> str:
-        """Changes exactly when the output could: Tesseract's version, the languages, the
-        band rate, the thresholds."""
+        """Changes exactly when the output could: Tesseract's version and language files,
+        the languages, the band rate, the thresholds. Checks for Tesseract (ModelError)."""
         languages = "+".join(self.engine.languages)
         return (
             f"tesseract-{self.engine.version}:{languages}:band{self.band_rate:g}"
@@ -119,91 +108,76 @@ class ScreenTextReader:
         self.load()
         with open_video(path) as (container, stream):
             total = stream_span(container, stream)[1]
-        samples: dict[str, list[float]] = {BAND: [], FRAME: []}
-        pending = {BAND: _Pending(UNIFORM_BLOCK, False), FRAME: _Pending(AUTO_LAYOUT, True)}
-        memory = BandMemory()
-        last_band_slot: list[int] | None = None
-        wanted = sorted(frame_times)
-        next_frame = 0
         step = 1.0 / self.band_rate
-        next_band = 0.0
+        band = SampleStream(self.engine, UNIFORM_BLOCK, self.batch_size, reach=step / 2)
+        frames = SampleStream(
+            self.engine,
+            AUTO_LAYOUT,
+            self.batch_size,
+            reach=FRAME_REACH_S,
+            halve_empty=True,
+            single_sample_ok=True,
+        )
         warnings: list[str] = []
+        try:
+            last = self._sample(path, band, frames, frame_times, progress, total, warnings)
+            cues = band.cues() + frames.cues()
+        finally:
+            band.cancel()
+            frames.cancel()
+        if progress is not None:
+            progress(max(total, last), max(total, last))
+        return ScreenTextReport(
+            cues=sorted(cues, key=lambda c: (c.start, c.end)),
+            frames_sampled=len(band.times) + len(frames.times),
+            frames_read=band.images_sent + frames.images_sent,
+            seconds=time.perf_counter() - started,
+            warnings=warnings,
+        )
+
+    def _sample(
+        self,
+        path: Path,
+        band: SampleStream,
+        frames: SampleStream,
+        frame_times: Sequence[float],
+        progress: Callable[[float, float], None] | None,
+        total: float,
+        warnings: list[str],
+    ) -> float:
+        """The decode pass: feed the band every 1/band_rate s and the frames at
+        `frame_times` to their streams; returns the last frame's time."""
+        memory = BandMemory()
+        wanted = sorted(frame_times)
+        next_frame, next_band, t = 0, 0.0, 0.0
         for decoded in decode_frames(path, self.decode_mode):
             t = decoded.timestamp
-            take_band = t >= next_band - 1e-3
-            take_frame = next_frame < len(wanted) and t >= wanted[next_frame] - 0.02
+            take_band = t >= next_band - TIME_SLACK_S
+            take_frame = next_frame < len(wanted) and t >= wanted[next_frame] - FRAME_SLACK_S
             if not (take_band or take_frame):
                 continue
             gray = _gray(decoded, warnings)
             top = band_top(gray.shape[0])
             if take_band:
-                while next_band <= t + 1e-3:
-                    next_band += step
-                samples[BAND].append(t)
-                index = len(samples[BAND]) - 1
+                while next_band <= t + TIME_SLACK_S:
+                    next_band += 1.0 / self.band_rate
                 mask = outlined_text(gray[top:])
                 if not may_hold_text(mask):
                     memory.forget()
-                elif last_band_slot is not None and memory.same_as_last(mask):
-                    last_band_slot.append(index)  # same text as the band last read
+                    band.add(t)
+                elif memory.same_as_last(mask):
+                    band.add(t, same_as_last=True)  # the last reading serves this sample too
                 else:
                     memory.remember(mask)
-                    last_band_slot = self._add(pending[BAND], mask, index)
+                    band.add(t, mask)
             if take_frame:
-                while next_frame < len(wanted) and wanted[next_frame] <= t + 0.02:
+                while next_frame < len(wanted) and wanted[next_frame] <= t + FRAME_SLACK_S:
                     next_frame += 1
-                samples[FRAME].append(t)
                 upper = gray[:top]
-                if may_hold_text(upper):
-                    self._add(pending[FRAME], upper, len(samples[FRAME]) - 1)
+                frames.add(t, upper if may_hold_text(upper) else None)
             if progress is not None:
                 progress(t, total)
-        cues: list[Cue] = []
-        for kind, reach, once_ok in ((BAND, step / 2, False), (FRAME, FRAME_REACH_S, True)):
-            readings = self._collect(pending[kind], len(samples[kind]))
-            stream_samples = [
-                Sample(t, lines) for t, lines in zip(samples[kind], readings, strict=True)
-            ]
-            spans = merge_samples(stream_samples, max_reach=reach, single_sample_ok=once_ok)
-            cues += [Cue(s.start, s.end, s.text, detect_language(s.text)) for s in spans]
-        if progress is not None:
-            progress(total, total)
-        cues.sort(key=lambda c: (c.start, c.end))
-        read = sum(len(served) for p in pending.values() for _, served in p.batches)
-        return ScreenTextReport(
-            cues=cues,
-            frames_sampled=len(samples[BAND]) + len(samples[FRAME]),
-            frames_read=read,
-            seconds=time.perf_counter() - started,
-            warnings=warnings,
-        )
-
-    def _add(self, pending: _Pending, image: np.ndarray, index: int) -> list[int]:
-        """Queue `image` for OCR for sample `index`; returns the list of samples it serves."""
-        slot = [index]
-        pending.images.append(image)
-        pending.slots.append(slot)
-        if len(pending.images) >= self.batch_size:
-            self._submit(pending)
-        return slot
-
-    def _submit(self, pending: _Pending) -> None:
-        if pending.images:
-            future = self.engine.submit(
-                pending.images, pending.mode, halve_empty=pending.halve_empty
-            )
-            pending.batches.append((future, pending.slots))
-            pending.images, pending.slots = [], []
-
-    def _collect(self, pending: _Pending, count: int) -> list[list[tuple[str, float]]]:
-        """Each sample's lines (text, confidence), once every batch is read."""
-        self._submit(pending)
-        readings: list[list[tuple[str, float]]] = [[] for _ in range(count)]
-        for future, slots in pending.batches:
-            for lines, served in zip(future.result(), slots, strict=True):
-                for index in served:
-                    readings[index] = [(line.text, line.confidence) for line in lines]
-        return readings
+        return t
 
 
 def open_screen_reader(

@@ -17,6 +17,7 @@ lines are spelled the way queries are (`vidsearch.text.spelling`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -100,6 +101,8 @@ class TesseractEngine:
 
     @property
     def version(self) -> str:
+        """Tesseract's version and a digest of the language files' sizes: a new model
+        (tessdata_best instead of the packaged fast one) reads differently."""
         self.load()
         assert self._version is not None
         return self._version
@@ -112,7 +115,7 @@ class TesseractEngine:
         if path is None:
             raise ModelError(f"OCR: the program {self.binary!r} is not installed: {APT_LINE}")
         version = self._run_quietly([path, "--version"])
-        self._version = version.split()[1] if len(version.split()) > 1 else "unknown"
+        number = version.split()[1] if len(version.split()) > 1 else "unknown"
         listed = self._run_quietly([path, "--list-langs", *self._data_args()])
         available = {line.strip() for line in listed.splitlines()[1:]}
         missing = [language for language in self.languages if language not in available]
@@ -120,6 +123,7 @@ class TesseractEngine:
             raise ModelError(
                 f"OCR: Tesseract has no language data for {', '.join(missing)}: {APT_LINE}"
             )
+        self._version = f"{number}-{_data_digest(listed, self.languages)}"
         self._path = path
 
     def close(self) -> None:
@@ -338,6 +342,18 @@ def _better(new: OcrLine, old: OcrLine) -> bool:
     if letters_new != letters_old:
         return letters_new > letters_old
     return new.confidence > old.confidence
+
+
+def _data_digest(listing: str, languages: Sequence[str]) -> str:
+    """8 hex digits from the sizes of the languages' .traineddata files, in the folder
+    `--list-langs` names on its first line ('... in "/usr/share/tesseract-ocr/5/tessdata/"')."""
+    first = listing.splitlines()[0] if listing else ""
+    folder = Path(first.split('"')[1]) if first.count('"') >= 2 else None
+    sizes = []
+    for language in languages:
+        data = folder / f"{language}.traineddata" if folder else None
+        sizes.append(str(data.stat().st_size) if data and data.is_file() else "?")
+    return hashlib.sha256(",".join(sizes).encode()).hexdigest()[:8]
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
