@@ -11,7 +11,7 @@ import vidsearch.screen_text as screen_text
 from vidsearch.screen_text.band import BandMemory, band_top, outlined_text
 from vidsearch.screen_text.prefilter import may_hold_text
 from vidsearch.screen_text.spans import Sample, merge_samples, similarity
-from vidsearch.screen_text.tesseract import parse_tsv
+from vidsearch.screen_text.tsv import parse_tsv
 from vidsearch.testing.screen_text import (
     ENGLISH_FONTS,
     PERSIAN_FONTS,

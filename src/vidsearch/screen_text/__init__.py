@@ -13,7 +13,8 @@ from vidsearch.screen_text.reader import (
     open_screen_reader,
 )
 from vidsearch.screen_text.spans import Sample, TextSpan, merge_samples
-from vidsearch.screen_text.tesseract import OcrLine, TesseractEngine
+from vidsearch.screen_text.tesseract import TesseractEngine
+from vidsearch.screen_text.tsv import OcrLine
 
 __all__ = [
     "BAND_RATE",

@@ -14,7 +14,8 @@ from concurrent.futures import Future
 import numpy as np
 
 from vidsearch.screen_text.spans import Sample, merge_samples
-from vidsearch.screen_text.tesseract import OcrLine, TesseractEngine
+from vidsearch.screen_text.tesseract import TesseractEngine
+from vidsearch.screen_text.tsv import OcrLine
 from vidsearch.subtitles.cues import Cue
 from vidsearch.text.language import detect_language
 
