@@ -21,6 +21,7 @@ from vidsearch.screen_text import (
 from vidsearch.screen_text.tesseract import APT_LINE
 from vidsearch.subtitles import Cue
 from vidsearch.testing.screen_text import (
+    BurnedLine,
     ScreenTextVideo,
     character_error_rate,
     write_screen_text_video,
@@ -92,6 +93,20 @@ def test_unchanged_bands_and_textless_frames_cost_no_ocr(
     assert band_samples == pytest.approx(video.duration * 2, abs=1)
     # one OCR call per subtitle line (plus a wobble or two), one per frame with the sign
     assert report.frames_read <= len(video.lines) + len(video.sign_times) + 2
+
+
+def test_a_sign_low_in_the_frame_is_read_on_the_whole_frame(
+    reader: ScreenTextReader, tmp_path: Path
+) -> None:
+    """Dark text on a grey plate where subtitles sit: no outlined subtitle, so the band stream
+    reads nothing, and the frames read at `frame_times` include the band."""
+    lines = [BurnedLine("PLATFORM NINE", "en", 0.0, 4.0, "low sign")]
+    video = write_screen_text_video(tmp_path / "low.mp4", lines, duration=4.0)
+    report = reader.read(video.path, frame_times=video.sign_times)
+    assert video.sign_times == (0.5, 1.5, 2.5, 3.5)
+    assert [cue.text for cue in report.cues] == ["PLATFORM NINE"]
+    assert report.cues[0].start <= 0.5 and report.cues[0].end == video.duration
+    assert report.frames_read == len(video.sign_times)  # the band alone: no OCR call
 
 
 def test_a_textless_video_gives_no_cues_and_few_ocr_calls(

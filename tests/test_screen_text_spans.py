@@ -10,8 +10,9 @@ from PIL import Image
 import vidsearch.screen_text as screen_text
 from vidsearch.screen_text.band import BandMemory, band_top, outlined_text
 from vidsearch.screen_text.prefilter import may_hold_text
-from vidsearch.screen_text.spans import Sample, merge_samples, similarity
+from vidsearch.screen_text.spans import Sample, drop_repeats, merge_samples, similarity
 from vidsearch.screen_text.tsv import parse_tsv
+from vidsearch.subtitles import Cue
 from vidsearch.testing.screen_text import (
     ENGLISH_FONTS,
     PERSIAN_FONTS,
@@ -71,6 +72,16 @@ def test_garbage_is_dropped_and_a_lone_reading_needs_confidence() -> None:
     frames = merge_samples(samples, max_reach=1.0, single_sample_ok=True)
     assert [s.text for s in frames] == ["Quite sure", "Certainly"]
     assert frames[0].start == 0.0 and frames[0].end == 0.25
+
+
+def test_a_line_read_in_the_band_is_not_repeated_from_the_full_frames() -> None:
+    band = [Cue(1.0, 3.0, "Open the window please", "en")]
+    frames = [
+        Cue(1.5, 2.5, "Open the wlndow please", "en"),  # the subtitle, read on a frame
+        Cue(5.0, 6.0, "Open the window please", "en"),  # the same words later: kept
+        Cue(1.5, 2.5, "MUSEUM ENTRANCE", "en"),
+    ]
+    assert drop_repeats(frames, band) == frames[1:]
 
 
 def test_similarity_tolerates_a_letter_and_a_missing_word() -> None:

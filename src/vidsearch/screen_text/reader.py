@@ -8,7 +8,9 @@ Two streams of samples come out of the one decode pass (FAST mode, media/decode.
 - the band (bottom quarter) every 1/band_rate s: cleaned to its outlined text, skipped when
   the pre-filter sees no text in it, and given the last reading when its text mask has not
   changed since the last band sent to OCR;
-- the frame above the band at each of `frame_times`, in grey, when the pre-filter lets it pass.
+- the frame above the band at each of `frame_times`, in grey, when the pre-filter lets it pass
+  (the whole frame when the band shows text but no outlined subtitle: a sign low in the
+  frame); a line the band stream also read at that time is left to the band.
 Images go to Tesseract in batches while decoding goes on; each stream's readings are merged
 into spans (spans.py) and become `Cue`s, with the language of their script.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import av
@@ -28,6 +30,7 @@ from vidsearch.media.decode import DecodedFrame, decode_frames
 from vidsearch.media.probe import open_video, stream_span
 from vidsearch.screen_text.band import OCR_FRAME_HEIGHT, BandMemory, band_top, outlined_text
 from vidsearch.screen_text.prefilter import may_hold_text
+from vidsearch.screen_text.spans import drop_repeats
 from vidsearch.screen_text.streams import SampleStream
 from vidsearch.screen_text.tesseract import (
     AUTO_LAYOUT,
@@ -121,12 +124,15 @@ class ScreenTextReader:
         warnings: list[str] = []
         try:
             last = self._sample(path, band, frames, frame_times, progress, total, warnings)
-            cues = band.cues() + frames.cues()
+            band_cues = band.cues()
+            cues = band_cues + drop_repeats(frames.cues(), band_cues)
         finally:
             band.cancel()
             frames.cancel()
+        end = max(total, last)
         if progress is not None:
-            progress(max(total, last), max(total, last))
+            progress(end, end)
+        cues = [cue if cue.end <= end else replace(cue, end=end) for cue in cues]
         return ScreenTextReport(
             cues=sorted(cues, key=lambda c: (c.start, c.end)),
             frames_sampled=len(band.times) + len(frames.times),
@@ -158,11 +164,12 @@ class ScreenTextReader:
                 continue
             gray = _gray(decoded, warnings)
             top = band_top(gray.shape[0])
+            mask = outlined_text(gray[top:])
+            subtitled = may_hold_text(mask)
             if take_band:
                 while next_band <= t + TIME_SLACK_S:
                     next_band += 1.0 / self.band_rate
-                mask = outlined_text(gray[top:])
-                if not may_hold_text(mask):
+                if not subtitled:
                     memory.forget()
                     band.add(t)
                 elif memory.same_as_last(mask):
@@ -173,8 +180,11 @@ class ScreenTextReader:
             if take_frame:
                 while next_frame < len(wanted) and wanted[next_frame] <= t + FRAME_SLACK_S:
                     next_frame += 1
-                upper = gray[:top]
-                frames.add(t, upper if may_hold_text(upper) else None)
+                # the band is the band stream's, unless it shows text that is no subtitle
+                # (a sign low in the frame): then the whole frame is read
+                whole = not subtitled and may_hold_text(gray[top:])
+                region = gray if whole else gray[:top]
+                frames.add(t, region if may_hold_text(region) else None)
             if progress is not None:
                 progress(t, total)
         return t

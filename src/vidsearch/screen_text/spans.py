@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from vidsearch.subtitles.cues import Cue
+
 SIMILARITY = 0.75
 COVERAGE_LENGTH = 0.4
 MAX_MISSES = 1
@@ -132,3 +134,18 @@ def _keep(span: TextSpan, single_sample_ok: bool) -> bool:
     if sum(c.isalpha() for c in span.text) < MIN_SPAN_LETTERS:
         return False
     return single_sample_ok or span.samples > 1 or span.confidence >= SINGLE_SAMPLE_MIN_CONFIDENCE
+
+
+def drop_repeats(cues: list[Cue], kept: Sequence[Cue]) -> list[Cue]:
+    """`cues` without those that repeat one of `kept`: a similar text at an overlapping time
+    (a subtitle read on a full frame and in the band)."""
+    return [
+        cue
+        for cue in cues
+        if not any(
+            other.start < cue.end
+            and cue.start < other.end
+            and similarity(other.text, cue.text) >= SIMILARITY
+            for other in kept
+        )
+    ]

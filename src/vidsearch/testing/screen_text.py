@@ -35,6 +35,8 @@ BACKGROUNDS = ("noise", "gradient", "photo")
 FONT_SIZES = (16, 20, 24, 32, 40, 48)
 VIDEO_SIZE = (640, 360)
 VIDEO_FPS = 25
+LIGHT_BOX = (235, 230, 210)
+GREY_BOX = (150, 150, 150)  # no bright pixels: nothing like an outlined subtitle
 
 ENGLISH_LINES = (
     "Where did you leave the keys",
@@ -86,7 +88,9 @@ class BurnedLine:
     language: str
     start: float
     end: float
-    region: str  # "band" (a burned-in subtitle) or "sign" (mid-frame)
+    # "band": a burned-in subtitle (outlined); "sign": dark on a light box, mid-frame;
+    # "low sign": dark on a grey plate low in the frame, where subtitles sit
+    region: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +131,10 @@ def draw_line(
     *,
     center: tuple[int, int],
     outline: bool = True,
+    box: tuple[int, int, int] = LIGHT_BOX,
 ) -> None:
     """Draw `text` centred at `center`: white with a dark outline (subtitle style), or dark on
-    a light box when `outline` is False (a sign)."""
+    a `box` of that colour when `outline` is False (a sign)."""
     font = ImageFont.truetype(str(font_path), size)
     rtl = any("\u0600" <= c <= "\u06ff" for c in text)
     layout = {"direction": "rtl", "language": "fa"} if rtl else {"language": "en"}
@@ -145,8 +150,7 @@ def draw_line(
         )  # fmt: skip
     else:
         pad = size // 3
-        box = (x + left - pad, y + top - pad, x + right + pad, y + bottom + pad)
-        draw.rectangle(box, fill=(235, 230, 210))
+        draw.rectangle((x + left - pad, y + top - pad, x + right + pad, y + bottom + pad), fill=box)
         draw.text((x, y), text, font=font, fill=(20, 20, 30), **layout)
 
 
@@ -244,15 +248,21 @@ def write_screen_text_video(
                     if line.region == "band":
                         center = (w // 2, int(h * 0.9))
                         draw_line(image, line.text, fonts[i % 2], 24, center=center)
-                    else:
+                    elif line.region == "sign":
                         center = (w // 2, int(h * 0.4))
                         draw_line(image, line.text, fonts[0], 36, center=center, outline=False)
+                    else:
+                        center = (w // 2, int(h * 0.88))
+                        draw_line(
+                            image, line.text, fonts[0], 36, center=center, outline=False,
+                            box=GREY_BOX,
+                        )  # fmt: skip
             frame = av.VideoFrame.from_image(image)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
-    signs = [line for line in lines if line.region == "sign"]
+    signs = [line for line in lines if line.region != "band"]
     sign_times = tuple(
         t for line in signs for t in np.arange(line.start + 0.5, line.end - 0.2, 1.0).round(2)
     )
