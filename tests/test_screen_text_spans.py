@@ -1,7 +1,10 @@
 """On-screen text without Tesseract: span merging, the pre-filter, the band mask and its
-memory, and reading Tesseract's TSV (order, confidences, spelling)."""
+memory, reading Tesseract's TSV (order, confidences, spelling), and a sample stream fed to a
+fake engine."""
 
 from __future__ import annotations
+
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -11,7 +14,8 @@ import vidsearch.screen_text as screen_text
 from vidsearch.screen_text.band import BandMemory, band_top, outlined_text
 from vidsearch.screen_text.prefilter import may_hold_text
 from vidsearch.screen_text.spans import Sample, drop_repeats, merge_samples, similarity
-from vidsearch.screen_text.tsv import parse_tsv
+from vidsearch.screen_text.streams import SampleStream
+from vidsearch.screen_text.tsv import OcrLine, parse_tsv
 from vidsearch.subtitles import Cue
 from vidsearch.testing.screen_text import (
     ENGLISH_FONTS,
@@ -153,3 +157,39 @@ def test_tsv_lines_come_in_reading_order_and_spelled_for_queries() -> None:
     assert pages[0][0].text == words_spelling("كليدها را كجا گذاشتي")
     assert [line.text for line in pages[1]] == ["The leaves"]
     assert pages[2] == []
+
+
+class FakeEngine:
+    """Reads an image as the text its first pixel names; counts the batches it was given."""
+
+    workers = 1
+    names = {1: "Where are the keys", 2: "کلیدها را کجا گذاشتی"}
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def submit(self, images, mode, *, halve_empty=False) -> Future:
+        self.batches.append(len(images))
+        future: Future = Future()
+        future.set_result(
+            [[OcrLine(self.names[int(image[0, 0])], 90.0, (0, 0, 1, 1))] for image in images]
+        )
+        return future
+
+
+def test_a_stream_reuses_readings_and_sends_batches() -> None:
+    engine = FakeEngine()
+    stream = SampleStream(engine, 6, batch_size=2, reach=0.25)  # type: ignore[arg-type]
+    english, persian = np.full((4, 4), 1, np.uint8), np.full((4, 4), 2, np.uint8)
+    stream.add(0.0)  # nothing to read
+    stream.add(0.5, english)
+    stream.add(1.0, same_as_last=True)
+    stream.add(1.5, same_as_last=True)
+    stream.add(2.0, persian)  # the second image: a batch of 2 is sent
+    stream.add(2.5, same_as_last=True)
+    stream.add(3.0)
+    assert engine.batches == [2] and stream.images_sent == 2
+    assert stream.cues() == [
+        Cue(0.25, 1.75, "Where are the keys", "en"),
+        Cue(1.75, 2.75, "کلیدها را کجا گذاشتی", "fa"),
+    ]

@@ -1,9 +1,13 @@
 """On-screen text: burned-in subtitles, signs and titles, read by OCR and merged into cues.
 
-reader = open_screen_reader(("eng", "fas"))
-reader.load()                                   # ModelError: Tesseract or a language missing
-report = reader.read(path, frame_times=kept)    # ScreenTextReport(cues, ...)
-reader.close()
+    reader = open_screen_reader(("eng", "fas"))
+    reader.load()                                 # ModelError: Tesseract or a language missing
+    report = reader.read(path, frame_times=kept)  # ScreenTextReport(cues, ...)
+    reader.close()
+
+Modules: tesseract (the OCR process), tsv (its output as lines), prefilter (could an image
+hold text?), band (the subtitle band's mask and change test), spans (readings merged over
+time), streams (one region's samples and batches), reader (the decode pass).
 """
 
 from vidsearch.screen_text.reader import (

@@ -53,7 +53,7 @@ FRAME_REACH_S = 1.0
 TIME_SLACK_S = 1e-3
 FRAME_SLACK_S = 0.02
 # Bumped whenever a threshold or a step changes what is read (part of `identity`).
-THRESHOLDS_VERSION = 2
+THRESHOLDS_VERSION = 3
 
 
 @dataclass(slots=True)
