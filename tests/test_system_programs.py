@@ -63,8 +63,9 @@ def test_only_the_value_1_requires(
 def test_the_header_names_what_is_missing(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(REQUIRE_VARIABLE, raising=False)
     assert report_header() == (
-        "system programs: chromium, prometheus, promtool missing, their tests skip "
-        "(sudo apt-get install chromium prometheus)"
+        "system programs: chromium, prometheus, promtool, tesseract, espeak-ng missing, their "
+        "tests skip (sudo apt-get install chromium prometheus tesseract-ocr tesseract-ocr-eng "
+        "tesseract-ocr-fas espeak-ng)"
     )
     monkeypatch.setenv(REQUIRE_VARIABLE, "1")
     assert "their tests fail" in report_header()
@@ -72,4 +73,6 @@ def test_the_header_names_what_is_missing(bin_dir: Path, monkeypatch: pytest.Mon
         program = bin_dir / name
         program.write_text("#!/bin/sh\n")
         program.chmod(0o755)
-    assert report_header() == "system programs: chromium, prometheus, promtool found"
+    assert report_header() == (
+        "system programs: chromium, prometheus, promtool, tesseract, espeak-ng found"
+    )

@@ -10,7 +10,8 @@
      │    ├── DecodeError         it opened, but decoding failed or stopped early (truncated)
      │    └── UnsupportedTypeError  its name's extension is not a video's (vidsearch.service)
      ├── SubtitleError            a subtitle file or stream cannot be read (a warning: frames go on)
-     ├── ModelError               an encoder could not be loaded or used
+     ├── ModelError               a model (encoder, ASR, OCR) could not be loaded or used
+     ├── MissingProgramError      a program a test helper drives is missing (vidsearch.testing)
      ├── IndexError_              the index cannot be opened or used
      │    ├── IndexLockedError    another process holds the index
      │    ├── ModelMismatchError  the index was built with a different model
