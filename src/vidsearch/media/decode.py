@@ -84,6 +84,19 @@ class DecodedFrame:
         WORKING_MAX_SIDE (never upscaled), turned upright."""
         return self.render()
 
+    def gray(self, height: int) -> np.ndarray | None:
+        """The decoded frame in grey, `height` rows high (aspect kept, even width), for a
+        reader that needs more detail than the working image (OCR); None when the frame was
+        decoded by a worker process (only its working image came back)."""
+        render = self.render
+        if not isinstance(render, _Scaled):
+            return None
+        frame = render.frame
+        width = max(2, round(frame.width * height / max(1, frame.height) / 2) * 2)
+        return frame.reformat(
+            width=width, height=height, format="gray", interpolation=Interpolation.AREA
+        ).to_ndarray()
+
 
 @dataclass(slots=True)
 class _Scaled:

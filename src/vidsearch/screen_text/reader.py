@@ -22,9 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import av
 import numpy as np
-from av.video.reformatter import Interpolation
 
 from vidsearch.media.decode import DecodedFrame, decode_frames
 from vidsearch.media.probe import open_video, stream_span
@@ -200,13 +198,9 @@ def open_screen_reader(
 def _gray(decoded: DecodedFrame, warnings: list[str]) -> np.ndarray:
     """The frame in grey, scaled to OCR_FRAME_HEIGHT rows, from the decoded frame itself (the
     working image is too small to read text on: 256 px high)."""
-    frame = getattr(decoded.render, "frame", None)
-    if isinstance(frame, av.VideoFrame):
-        scale = OCR_FRAME_HEIGHT / frame.height
-        width = max(2, round(frame.width * scale / 2) * 2)
-        return frame.reformat(
-            width=width, height=OCR_FRAME_HEIGHT, format="gray", interpolation=Interpolation.AREA
-        ).to_ndarray()
+    gray = decoded.gray(OCR_FRAME_HEIGHT)
+    if gray is not None:
+        return gray
     if not warnings:
         warnings.append("on-screen text read from reduced frames: small text may be missed")
     image = decoded.working_image()
