@@ -291,9 +291,9 @@ def test_library_shows_subtitle_counts_the_server_reports(page: sync_api.Page) -
     page.route("**/videos", with_counts)
     page.click("#library-refresh")
     page.wait_for_selector("#library .video-row[data-name='talk.mkv']")
-    assert page.locator("#library .subtitles").all_text_contents()[0] == "no subtitles"
+    assert page.locator("#library .subtitles").all_text_contents()[0] == "no text"
     talk = page.locator("#library .video-row[data-name='talk.mkv'] .subtitles")
-    assert talk.is_visible() and talk.text_content() == "1 subtitle line"
+    assert talk.is_visible() and talk.text_content() == "1 line of text"
 
 
 # -- a phone-sized screen -------------------------------------------------------------------

@@ -232,10 +232,11 @@ function play(moment, card) {
 const CONFIRM_MS = 4000;
 
 function subtitleFacts(video) {
-  // `subtitle_lines` (cues indexed for the video) is shown where the server reports it.
+  // `subtitle_lines` (the video's lines indexed: subtitles, speech, text on screen) is shown
+  // where the server reports it.
   if (typeof video.subtitle_lines !== "number") return null;
   const n = video.subtitle_lines;
-  return n ? `${n} subtitle line${n > 1 ? "s" : ""}` : "no subtitles";
+  return n ? `${n} line${n > 1 ? "s" : ""} of text` : "no text";
 }
 
 function videoRow(video) {
