@@ -4,7 +4,8 @@ Three channels rank candidates: `frames` (CLIP cosine of the frames), `meaning` 
 cosine of the subtitle lines) and `words` (BM25 of the lines). A *window* is where they meet:
 frame hits of one shot form one (as `moments.group_hits` does); a line joins the window of
 its shot when it has one, else opens its own on that shot (or, in a shot longer than
-`MAX_MOMENT_S`, on the line itself, padded). Each window keeps its best score per channel,
+`MAX_MOMENT_S`, on the line itself, padded); a window always spans its lines whole, so a line
+that runs over a cut widens it. Each window keeps its best score per channel,
 and the channels' rankings of the windows are fused by one of
 
 - **RRF** (reciprocal rank fusion): sum over channels of `weight / (k + rank)`; scores of
@@ -163,6 +164,8 @@ def add_dialogue(
             if window is None:
                 window = _window_for(windows, hit, max_moment)
                 by_cue[hit.cue_id] = window
+                # a line that runs over a cut (a sign held across shots) keeps all its time
+                window.start, window.end = min(window.start, hit.start), max(window.end, hit.end)
             line = window.lines.setdefault(hit.cue_id, _Line(hit))
             if channel not in line.scores:
                 line.scores[channel] = hit.score
