@@ -190,3 +190,41 @@ def test_the_web_page_shows_each_line_with_its_source(server: str) -> None:
         assert card.locator(".why").text_content() == card.get_attribute("data-why")
         assert errors == []
         browser.close()
+
+
+def test_eval_moments_reports_each_source(indexed: Indexed, tmp_path: Path) -> None:
+    """`vidsearch eval moments` indexes the same video with speech and screen text and gives
+    R@k and the time error per source the queries name."""
+    rows = [
+        {"query": line.text, "source": "screen text",
+         "spans": [{"video": "harbour.mkv", "start": line.start, "end": line.end}]}
+        for line in WRITTEN
+    ] + [
+        {"query": said.text, "source": "speech",
+         "spans": [{"video": "harbour.mkv", "start": said.start, "end": said.end}]}
+        for said in indexed.video.spoken
+    ]  # fmt: skip
+    queries = tmp_path / "queries.json"
+    queries.write_text(json.dumps(rows, ensure_ascii=False))
+    model = indexed.args[indexed.args.index("--model") + 1]
+    options = [
+        "--speech",
+        "auto",
+        "--screen-text",
+        "--asr-model",
+        indexed.env["VIDSEARCH_ASR_MODEL"],
+    ]
+    done = CliRunner().invoke(
+        app,
+        ["eval", "moments", "--videos", str(indexed.video.path.parent), "--queries", str(queries),
+         "--model", model, "--k", "1,3", "--out", str(tmp_path / "out"), "--json", *options],
+        env=indexed.env,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    (result,) = json.loads(done.stdout)["results"]
+    by_source = result["by_source"]
+    assert set(by_source) == {"screen text", "speech"}
+    screen = by_source["screen text"]
+    assert screen["queries"] == len(WRITTEN) and screen["recall"]["R@1"] == 1.0
+    assert screen["mean_time_error"] is not None and screen["mean_time_error"] <= 1.0
+    assert by_source["speech"]["queries"] == len(SPOKEN)  # the tiny Whisper's words are random
