@@ -57,6 +57,9 @@ class FakeReader:
     def wanted(self, has_subtitles: bool) -> bool:
         return self.every_video or not has_subtitles
 
+    def has_input(self, path: Path) -> bool:
+        return True
+
     def load(self) -> None:
         self.loads += 1
         if self.load_error is not None:
@@ -275,3 +278,24 @@ def test_a_mode_without_its_lines_says_how_to_get_them(
         with pytest.raises(QueryError, match="no text on screen is indexed.*tesseract-ocr"):
             searcher.search_text("a sign", mode=SearchMode.SCREEN)
         assert searcher.search_text("lighthouse", mode=SearchMode.TEXT).moments
+
+
+def test_a_missing_asr_model_is_told_only_where_there_is_sound(
+    tmp_path: Path, film_files: list[Path], encoder: ClipEncoder, dialogue: DialogueEncoder
+) -> None:
+    """The real transcriber with a model that is not there: silent videos never load it (and
+    say nothing); the first video with sound says once what to set."""
+    from vidsearch.dialogue.sources import SpeechLines
+    from vidsearch.speech import open_transcriber
+    from vidsearch.testing.speech import write_speech_video
+
+    sound = write_speech_video(tmp_path / "noise.mkv", [], duration=3.0, noise=0.01).path
+    reader = SpeechLines(open_transcriber(str(tmp_path / "no-such-model")))
+    with IndexStore(tmp_path / "home") as store:
+        ingestor = Ingestor(store, encoder, dialogue=dialogue, readers=[reader])
+        silent = list(ingestor.index_paths(film_files))
+        assert [r.warnings for r in silent] == [[], []]
+        [loud] = list(ingestor.index_paths([sound]))
+    assert loud.status is IngestStatus.INDEXED
+    [warning] = loud.warnings
+    assert warning.startswith("speech not transcribed: ") and "VIDSEARCH_ASR_MODEL" in warning

@@ -47,6 +47,7 @@ META_SIGNATURE = "subtitles:"  # + video id -> the sidecar signature its cues we
 META_COPIES = "copies:"  # + video id -> JSON list of other files with the same content
 WORDS_ONLY = "words-only:"  # + the signature: the cues were stored without their meaning
 META_STORED = "stored:"  # + source + ":" + video id -> the reader identity its lines came from
+NO_INPUT = "no input"  # stored for a video a reader has nothing to read in (no audio track)
 DIALOGUE_MODEL_SETTING = "VIDSEARCH_DIALOGUE_MODEL"
 UPGRADED = (
     "the dialogue index held the subtitles' words only: it now holds their meaning too, and "
@@ -111,16 +112,20 @@ class DialogueIndexer:
         if not self.readers:
             return []
         has_subtitles = self._has_subtitles(video_id)
-        return [
-            reader
-            for reader in self.readers
-            if reader.source not in self._unavailable
-            and reader.wanted(has_subtitles)
-            and not self._current(
-                self.store.catalog.get_meta(_stored_key(reader.source, video_id)),
-                reader.identity,
-            )
-        ]
+        stale = []
+        for reader in self.readers:
+            if reader.source in self._unavailable or not reader.wanted(has_subtitles):
+                continue
+            stored = self.store.catalog.get_meta(_stored_key(reader.source, video_id))
+            if stored == NO_INPUT:
+                continue  # the same content: still nothing to read
+            try:
+                if self._current(stored, reader.identity):
+                    continue
+            except ModelError:
+                pass  # stale: reading it says what is missing, once
+            stale.append(reader)
+        return stale
 
     def _has_subtitles(self, video_id: str) -> bool:
         """Whether the video has subtitle lines stored (an unusable index: no, for now; the
@@ -198,10 +203,20 @@ class DialogueIndexer:
     ) -> None:
         """The reader's lines of the video: from the cache when this reader read them, else
         read now (a reader that cannot load is off for the rest of the run, said once)."""
-        source, identity = reader.source, reader.identity
+        source = reader.source
+        path = next((p for p in paths if p.is_file()), paths[0])
+        if not reader.has_input(path):
+            self._store_nothing(video_id, source, report)
+            return
+        try:
+            identity = reader.identity
+        except ModelError as exc:  # its model or program is not there
+            self._unavailable.add(source)
+            report.warnings.append(f"{reader.missing}: {exc}")
+            return
         cues = self.cache.get(source, video_id, identity)
         if cues is None:
-            read = self._read(reader, video_id, paths, report)
+            read = self._read(reader, video_id, path, report)
             if read is None:
                 return
             cues = read.cues
@@ -218,8 +233,16 @@ class DialogueIndexer:
         except VidsearchError as exc:
             report.warnings.append(f"{source} lines not indexed: {exc}")
 
+    def _store_nothing(self, video_id: str, source: TextSource, report: DialogueReport) -> None:
+        try:
+            if self.store.has_dialogue:
+                self.store.dialogue.delete_video(video_id, sources={source})
+            self.store.catalog.set_meta(_stored_key(source, video_id), NO_INPUT)
+        except VidsearchError as exc:
+            report.warnings.append(f"{source} lines not indexed: {exc}")
+
     def _read(
-        self, reader: LineReader, video_id: str, paths: Sequence[Path], report: DialogueReport
+        self, reader: LineReader, video_id: str, path: Path, report: DialogueReport
     ) -> LinesRead | None:
         source = reader.source
         try:
@@ -228,7 +251,6 @@ class DialogueIndexer:
             self._unavailable.add(source)
             report.warnings.append(f"{reader.missing}: {exc}")
             return None
-        path = next((p for p in paths if p.is_file()), paths[0])
         frame_times = self._frame_times(video_id)
         try:
             read = reader.read(path, frame_times, self._progress_for(str(source)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from vidsearch.errors import VidsearchError
 from vidsearch.index.catalog import Catalog
 from vidsearch.subtitles import Cue
 from vidsearch.types import TextSource
@@ -52,6 +53,11 @@ class LineReader(Protocol):
         """Whether a video with (or without) subtitles is read by this source."""
         ...
 
+    def has_input(self, path: Path) -> bool:
+        """Whether the file has anything to read (speech: an audio track); asked before the
+        reader's identity or model is needed, so a silent video never loads the ASR model."""
+        ...
+
     def load(self) -> None:
         """Check the model or program now: ModelError names what is missing and the fix."""
         ...
@@ -78,8 +84,17 @@ class SpeechLines:
     def wanted(self, has_subtitles: bool) -> bool:
         return self.every_video or not has_subtitles
 
+    def has_input(self, path: Path) -> bool:
+        from vidsearch.speech.audio import probe_audio
+
+        try:
+            return probe_audio(path) is not None
+        except VidsearchError:
+            return True  # reading it will say what is wrong
+
     def load(self) -> None:
-        self.transcriber.load()
+        """Nothing yet: the model loads with the first video that has sound (a library of
+        silent videos never needs it, nor hears that it is missing)."""
 
     def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
         report = self.transcriber.transcribe(path, progress=progress)
@@ -109,6 +124,9 @@ class ScreenLines:
 
     def wanted(self, has_subtitles: bool) -> bool:
         return True
+
+    def has_input(self, path: Path) -> bool:
+        return True  # every video has frames
 
     def load(self) -> None:
         self.reader.load()
