@@ -207,6 +207,35 @@ def test_index_and_search_without_pytorch(towers: Path, tiny_model: Path, tmp_pa
     assert result["identity"] == ClipEncoder(str(tiny_model)).identity
 
 
+def test_without_the_speech_extra_indexing_says_once_how_to_add_it(
+    towers: Path, tmp_path: Path
+) -> None:
+    """A core install (no faster-whisper, no PyTorch) indexes videos with sound: the frames
+    go in, and the run says once that speech needs the `speech` extra."""
+    code = f"""
+    import sys
+    from pathlib import Path
+    sys.modules["faster_whisper"] = None  # the speech extra is not installed
+    sys.modules["ctranslate2"] = None
+    import vidsearch
+    from vidsearch.testing.speech import write_speech_video
+
+    videos = [write_speech_video(Path(f"talk{{n}}.mkv"), [], duration=2.0, noise=0.01).path
+              for n in range(2)]
+    with vidsearch.open("home", {str(towers)!r}, speech="auto", screen_text=False) as library:
+        report = library.index(videos)
+    result = {{
+        "status": [str(v.status) for v in report.videos],
+        "warnings": [w for v in report.videos for w in v.warnings],
+    }}
+    """
+    result = run_without_torch(code, tmp_path)
+    assert result["heavy"] == [] and result["status"] == ["indexed", "indexed"]
+    [warning] = result["warnings"]
+    assert warning.startswith("speech not transcribed: ")
+    assert "pip install -c constraints.txt 'vidsearch[speech]'" in warning
+
+
 def test_without_pytorch_the_torch_paths_give_the_install_hint(
     tiny_model: Path, tmp_path: Path
 ) -> None:

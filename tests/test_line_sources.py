@@ -290,7 +290,7 @@ def test_a_missing_asr_model_is_told_only_where_there_is_sound(
     from vidsearch.testing.speech import write_speech_video
 
     sound = write_speech_video(tmp_path / "noise.mkv", [], duration=3.0, noise=0.01).path
-    reader = SpeechLines(open_transcriber(str(tmp_path / "no-such-model")))
+    reader = SpeechLines(lambda: open_transcriber(str(tmp_path / "no-such-model")))
     with IndexStore(tmp_path / "home") as store:
         ingestor = Ingestor(store, encoder, dialogue=dialogue, readers=[reader])
         silent = list(ingestor.index_paths(film_files))

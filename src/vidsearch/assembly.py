@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported where used, so opening a library to list videos st
     from vidsearch.media.pool import FrameSource
     from vidsearch.media.sampler import FrameSampler, SamplerConfig
     from vidsearch.search.searcher import Searcher, StageTimer
+    from vidsearch.speech import SpeechTranscriber
 
 Notify = Callable[[str], None]
 
@@ -109,12 +110,14 @@ def open_line_readers(settings: Settings) -> list[LineReader]:
     if settings.speech != "off":
         from vidsearch.speech import open_transcriber
 
-        transcriber = open_transcriber(
-            settings.asr_model,
-            language=settings.asr_language,
-            cache_dir=settings.cache_dir,
-            threads=settings.threads,
-        )
+        def transcriber() -> SpeechTranscriber:  # made when a video with sound needs it
+            return open_transcriber(
+                settings.asr_model,
+                language=settings.asr_language,
+                cache_dir=settings.cache_dir,
+                threads=settings.threads,
+            )
+
         readers.append(SpeechLines(transcriber, every_video=settings.speech == "all"))
     if settings.screen_text:
         from vidsearch.screen_text import open_screen_reader

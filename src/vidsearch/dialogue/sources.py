@@ -73,9 +73,20 @@ class SpeechLines:
     source = TextSource.SPEECH
     missing = "speech not transcribed"
 
-    def __init__(self, transcriber: SpeechTranscriber, *, every_video: bool = False) -> None:
-        self.transcriber = transcriber
+    def __init__(
+        self, transcriber: Callable[[], SpeechTranscriber], *, every_video: bool = False
+    ) -> None:
+        """`transcriber` makes the transcriber when a video with sound first needs it: its
+        ModelError (the extra or the model missing) is then told once, like a failed load."""
+        self._open = transcriber
+        self._transcriber: SpeechTranscriber | None = None
         self.every_video = every_video
+
+    @property
+    def transcriber(self) -> SpeechTranscriber:
+        if self._transcriber is None:
+            self._transcriber = self._open()
+        return self._transcriber
 
     @property
     def identity(self) -> str:
@@ -106,7 +117,8 @@ class SpeechLines:
         return LinesRead(printable(report.cues), list(report.warnings), detail)
 
     def close(self) -> None:
-        self.transcriber.close()
+        if self._transcriber is not None:
+            self._transcriber.close()
 
 
 class ScreenLines:
