@@ -299,3 +299,23 @@ def test_a_missing_asr_model_is_told_only_where_there_is_sound(
     assert loud.status is IngestStatus.INDEXED
     [warning] = loud.warnings
     assert warning.startswith("speech not transcribed: ") and "VIDSEARCH_ASR_MODEL" in warning
+
+
+def test_without_tesseract_the_run_says_once_how_to_install_it(
+    tmp_path: Path, film_files: list[Path], encoder: ClipEncoder, dialogue: DialogueEncoder
+) -> None:
+    from vidsearch.dialogue.sources import ScreenLines
+    from vidsearch.screen_text import ScreenTextReader, TesseractEngine
+
+    engine = TesseractEngine(binary=tmp_path / "no-tesseract-here")
+    with IndexStore(tmp_path / "home") as store:
+        ingestor = Ingestor(
+            store, encoder, dialogue=dialogue, readers=[ScreenLines(ScreenTextReader(engine))]
+        )
+        reports = list(ingestor.index_paths(film_files))
+    assert [r.status for r in reports] == [IngestStatus.INDEXED] * 2
+    [warning] = [w for r in reports for w in r.warnings]
+    assert warning.startswith("text on screen not read: ")
+    assert warning.endswith(
+        "sudo apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas"
+    )
