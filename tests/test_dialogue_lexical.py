@@ -98,7 +98,9 @@ def test_without_the_sentence_encoder_the_cues_are_searchable_by_words_and_phras
     assert [r.status for r in reports] == [IngestStatus.INDEXED] * 2
     assert [r.cues for r in reports] == [2, 2]
     (warning,) = _warnings(reports)  # once a run, not once a video
-    assert warning.startswith("subtitles indexed for their words and phrases only")
+    assert warning.startswith(
+        "lines (subtitles, speech, screen text) indexed for their words and phrases only"
+    )
     assert SETTING in warning and str(missing) in warning
     assert "--model" not in warning and "VIDSEARCH_MODEL " not in warning
     with library.open_store() as store:

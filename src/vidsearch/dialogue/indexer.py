@@ -376,8 +376,11 @@ class DialogueIndexer:
 
 
 def missing_meaning(ref: str, exc: VidsearchError) -> str:
-    """The warning for subtitles indexed by their words only: why, and what to set."""
-    head = "subtitles indexed for their words and phrases only, not their meaning"
+    """The warning for lines indexed by their words only: why, and what to set."""
+    head = (
+        "lines (subtitles, speech, screen text) indexed for their words and phrases only, "
+        "not their meaning"
+    )
     if isinstance(exc, ModelMismatchError):
         return f"{head}: {exc}"  # it names the model to set
     reason = str(exc).replace(OFFLINE_HINT, "").strip()  # that hint names the CLIP model's setting
