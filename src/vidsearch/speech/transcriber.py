@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,36 +76,62 @@ class SpeechTranscriber:
         if track is None:
             return SpeechReport([], 0.0, 0.0, None)
         self.load()
-        detector = SpeechDetector(self._vad, self._params)
-        held: deque[AudioBlock] = deque()
         cues: list[Cue] = []
         spoken: dict[str, float] = defaultdict(float)
-        first: float | None = None
-        end = track.start
-        total = track.duration
+        clock = _Clock()
 
-        def hear(span: SpeechSpan) -> None:
-            result = self._recognizer.transcribe(_samples(held, span), language=self._language)
+        def watched() -> Iterator[AudioBlock]:
+            for block in read_audio(path):
+                clock.see(block)
+                if progress is not None:
+                    progress(block.end - clock.first, max(track.duration, clock.seen))
+                yield block
+
+        speech_seconds = 0.0
+        for span, audio in speech_spans_with_audio(watched(), self._vad, self._params):
+            result = self._recognizer.transcribe(audio, language=self._language)
             spoken[result.language] += span.duration
+            speech_seconds += span.duration
             cues.extend(_cues(result, span))
-
-        for block in read_audio(path):
-            first = block.start if first is None else first
-            end = block.end
-            held.append(block)
-            for span in detector.feed(block):
-                hear(span)
-            while held and held[0].end <= detector.keep_from:
-                held.popleft()
-            if progress is not None:
-                progress(end - first, max(total, end - first))
-        for span in detector.finish():
-            hear(span)
-        audio_seconds = end - first if first is not None else 0.0
+        audio_seconds = clock.seen
         if progress is not None:
             progress(audio_seconds, audio_seconds)
         language = max(spoken, key=spoken.__getitem__) if spoken else self._language
-        return SpeechReport(tidy_cues(cues), audio_seconds, detector.speech_seconds, language, [])
+        return SpeechReport(tidy_cues(cues), audio_seconds, speech_seconds, language, [])
+
+
+@dataclass(slots=True)
+class _Clock:
+    """How much audio has been read (for progress and the report)."""
+
+    first: float = 0.0
+    end: float | None = None
+
+    def see(self, block: AudioBlock) -> None:
+        if self.end is None:
+            self.first = block.start
+        self.end = block.end
+
+    @property
+    def seen(self) -> float:
+        return 0.0 if self.end is None else self.end - self.first
+
+
+def speech_spans_with_audio(
+    blocks: Iterable[AudioBlock], vad: SileroVad | None = None, params: VadParams = DEFAULT_VAD
+) -> Iterator[tuple[SpeechSpan, np.ndarray]]:
+    """Each speech span of `blocks` with its samples, holding audio only until detection has
+    moved past it (memory: a block plus the span being heard)."""
+    detector = SpeechDetector(vad or SileroVad(), params)
+    held: deque[AudioBlock] = deque()
+    for block in blocks:
+        held.append(block)
+        for span in detector.feed(block):
+            yield span, _samples(held, span)
+        while held and held[0].end <= detector.keep_from:
+            held.popleft()
+    for span in detector.finish():
+        yield span, _samples(held, span)
 
 
 def _samples(held: deque[AudioBlock], span: SpeechSpan) -> np.ndarray:

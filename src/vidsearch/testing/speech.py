@@ -180,3 +180,20 @@ def _write(
             sound.time_base = Fraction(1, rate)
             container.mux(audio.encode(sound))
         container.mux(audio.encode())
+
+
+def speech_windows(video: SpeechVideo) -> list[tuple[np.ndarray, str, str]]:
+    """(audio, sentence, language) for each speech span the transcriber will hear in
+    `video`: the exact windows it will pass to Whisper, to fit a memorising test model on
+    (vidsearch.testing.tiny_whisper.fit_tiny_whisper). Spans holding no sentence are left out.
+    """
+    from vidsearch.speech.audio import read_audio
+    from vidsearch.speech.transcriber import speech_spans_with_audio
+
+    pairs = []
+    for span, audio in speech_spans_with_audio(read_audio(video.path)):
+        for placed in video.placed:
+            if placed.start < span.end and placed.end > span.start:
+                pairs.append((audio, placed.text, placed.language))
+                break
+    return pairs
