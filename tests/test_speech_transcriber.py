@@ -7,6 +7,7 @@ land where the sentences are spoken, carry a language, and the whole path runs."
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,20 @@ def test_segment_times_stay_inside_the_speech_span(speech_video) -> None:
     for first, second in zip(result.cues[::2], result.cues[1::2], strict=True):
         assert first.start < first.end and second.start < second.end
         assert first.start <= second.start
+
+
+def test_a_missing_extra_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)  # as if not installed
+    with pytest.raises(ModelError, match=r"pip install -c constraints\.txt 'vidsearch\[speech\]'"):
+        open_transcriber("base")
+    with pytest.raises(ModelError, match=r"vidsearch\[speech\]"):
+        open_transcriber("base", backend="faster-whisper")
+
+
+def test_the_transformers_backend_without_torch_names_the_torch_extra(
+    monkeypatch: pytest.MonkeyPatch, tiny_whisper: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    transcriber = open_transcriber(str(tiny_whisper / "hf"), backend="transformers")
+    with pytest.raises(ModelError, match=r"vidsearch\[torch\]"):
+        transcriber.load()
