@@ -62,3 +62,30 @@ def test_music_and_noise_are_not_speech(music_video: Path) -> None:
     assert detector.feed(AudioBlock(0.0, silence)) == [] and detector.finish() == []
     assert detector.speech_seconds == 0.0
     vad.close()
+
+
+class ConstantScorer:
+    """A fake VAD model: every window scores `probability`."""
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def score(self, windows: np.ndarray, state) -> np.ndarray:
+        return np.full(len(windows), self.probability, np.float32)
+
+
+def test_long_speech_is_cut_into_windows_whisper_can_take() -> None:
+    from vidsearch.speech.audio import AudioBlock
+
+    params = VadParams()
+    detector = SpeechDetector(ConstantScorer(0.9), params)  # type: ignore[arg-type]
+    spans = []
+    for index in range(7):  # 70 s of uninterrupted speech, in 10 s blocks
+        block = AudioBlock(10.0 * index, np.zeros(10 * SAMPLE_RATE, np.float32))
+        spans += detector.feed(block)
+    spans += detector.finish()
+    assert len(spans) == 3
+    assert all(s.duration <= params.max_speech_s + 2 * params.pad_s for s in spans)
+    assert spans[0].start == 0.0 and spans[-1].end == pytest.approx(70.0, abs=0.05)
+    for before, after in zip(spans, spans[1:], strict=False):
+        assert after.start == pytest.approx(before.end)  # contiguous: no word lost at a cut

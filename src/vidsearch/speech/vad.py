@@ -192,10 +192,9 @@ class SpeechDetector:
         ):
             return self._close(self._quiet_since, now)
         if now - self._open >= p.max_speech_s:  # cut: the rest starts a new span
-            end = self._quiet_since if self._quiet_since is not None else now
-            spans = self._close(end, now)
-            self._open = now if self._quiet_since is None else None
-            self._quiet_since = None
+            speaking = self._quiet_since is None
+            spans = self._close(now if speaking else self._quiet_since, now)
+            self._open = now if speaking else None
             return spans
         return []
 
