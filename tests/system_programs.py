@@ -1,4 +1,5 @@
-"""System programs some tests drive (Chromium, Prometheus, Tesseract, espeak-ng), found on PATH or the test stops.
+"""System programs some tests drive (Chromium, Prometheus, Tesseract, espeak-ng), found on
+PATH or the test stops.
 
 A developer's machine may lack them: the test skips, saying what is missing and the line that
 installs it. CI must never skip them silently: `.ci/run` installs the packages and sets

@@ -243,7 +243,8 @@ def test_a_video_without_subtitles_searches_exactly_as_before(
     assert results[0]["mode"] == "visual"
     with IndexStore(tmp_path / "plain") as store:
         searcher = Searcher(store, encoder, dialogue=DialogueEncoder(str(tiny_sentence_model)))
-        with pytest.raises(QueryError, match="no subtitles or transcribed speech are indexed for any indexed video"):
+        no_lines = "no subtitles or transcribed speech are indexed for any indexed video"
+        with pytest.raises(QueryError, match=no_lines):
             searcher.search_text("a dog", mode=SearchMode.DIALOGUE)
 
 
