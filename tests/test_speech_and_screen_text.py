@@ -237,3 +237,14 @@ def test_eval_moments_reports_each_source(indexed: Indexed, tmp_path: Path) -> N
     assert screen["mean_time_error"] is not None and screen["mean_time_error"] <= 1.0
     speech = by_source["speech"]
     assert speech["queries"] == len(SPOKEN) and speech["recall"]["R@1"] == 1.0
+
+
+def test_an_upload_job_reports_its_stages(server: str, tmp_path: Path) -> None:
+    """A job goes frames -> speech -> screen text; its last stage is reported done."""
+    from service_support import index_video
+    from vidsearch.testing.speech import write_speech_video
+
+    video = write_speech_video(tmp_path / "murmur.mkv", [], duration=3.0, noise=0.01).path
+    with httpx.Client(base_url=server, timeout=60) as http:
+        job = index_video(http, video)
+    assert (job["stage"], job["stage_progress"]) == ("screen text", 1.0)

@@ -57,6 +57,8 @@ class Job:
     frames_indexed: int = 0  # stored in the index when done
     position: float = 0.0  # seconds of video decoded
     duration: float = 0.0
+    stage: str = "frames"  # then "speech", "screen text" (the lines read after the frames)
+    stage_progress: float = 0.0  # 0-1 through the stage
     video: str | None = None  # the name it is searchable under, once known
     content_id: str | None = None  # the video's content id, where known when submitted
     result: str | None = None  # "indexed" or "skipped" (already indexed)
@@ -78,6 +80,8 @@ class Job:
         decoder skips non-reference frames (half of a typical H.264 file), so the frames done
         are counted by time; never fewer than those decoded."""
         self.position, self.frames_kept = position, kept
+        if self.duration > 0:
+            self.stage_progress = min(1.0, position / self.duration)
         passed = decoded
         if self.duration > 0 and self.frames_total > 0:
             passed = max(decoded, round(self.frames_total * min(1.0, position / self.duration)))
@@ -115,6 +119,8 @@ class _JobProgress:
             raise JobCancelled
 
     def text_progress(self, stage: str, done: float, total: float) -> None:
+        share = min(1.0, done / total) if total > 0 else 0.0
+        self.runner._update(self.job_id, stage=stage, stage_progress=share)
         if self.cancel.is_set():  # transcribing an hour of speech must stop when asked
             raise JobCancelled
 

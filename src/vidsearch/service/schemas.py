@@ -138,6 +138,12 @@ class JobOut(BaseModel):
     progress: float = Field(ge=0, le=1)
     position: float = Field(description="Seconds of video decoded")
     duration: float
+    stage: str = Field(
+        "frames",
+        description="What the job is doing: frames, then speech and screen text (the lines "
+        "read after the frames)",
+    )
+    stage_progress: float = Field(0.0, ge=0, le=1, description="How far through the stage")
     error: str | None
     created_at: float
     started_at: float | None
