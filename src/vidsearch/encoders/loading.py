@@ -85,20 +85,30 @@ def _hub_endpoint_host() -> tuple[str, int]:
     return url.hostname or "huggingface.co", url.port or (443 if url.scheme != "http" else 80)
 
 
-def _probe_hub(ref: str) -> None:
+def hub_unreachable() -> str | None:
+    """Why nothing can be downloaded from the Hugging Face hub now (HF_HUB_OFFLINE, or its
+    host does not answer within HUB_PROBE_TIMEOUT_S), or None: asked before a download, so an
+    offline machine hears it at once instead of after the hub client's retries."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
-        raise ModelError(
-            f"cannot download model '{ref}': HF_HUB_OFFLINE is set and it is not in the local "
-            f"Hugging Face cache. {OFFLINE_HINT}"
-        )
+        return "HF_HUB_OFFLINE is set"
     host, port = _hub_endpoint_host()
     try:
         socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
     except OSError as exc:
+        return f"{host} is unreachable ({exc.strerror or exc}); are you offline?"
+    return None
+
+
+def _probe_hub(ref: str) -> None:
+    reason = hub_unreachable()
+    if reason is None:
+        return
+    if reason.startswith("HF_HUB_OFFLINE"):
         raise ModelError(
-            f"cannot download model '{ref}': {host} is unreachable ({exc.strerror or exc}); "
-            f"are you offline? {OFFLINE_HINT}"
-        ) from None
+            f"cannot download model '{ref}': HF_HUB_OFFLINE is set and it is not in the local "
+            f"Hugging Face cache. {OFFLINE_HINT}"
+        )
+    raise ModelError(f"cannot download model '{ref}': {reason} {OFFLINE_HINT}")
 
 
 def _download(ref: str, patterns: Sequence[str], needed: Sequence[str]) -> Path:

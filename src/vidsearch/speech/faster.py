@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from vidsearch.encoders.loading import hub_unreachable
 from vidsearch.errors import ModelError
 from vidsearch.speech.models import (
     ASR_MODEL_SETTING,
@@ -87,9 +88,10 @@ class FasterWhisperRecognizer:
         cache = str(self._cache_dir) if self._cache_dir else None
         try:
             return Path(download_model(self._name, local_files_only=True, cache_dir=cache))
-        except Exception as exc:  # not cached (hub errors come in many classes)
-            if self._offline:
-                raise ModelError(f"{offline_hint(self._name)} ({type(exc).__name__})") from None
+        except Exception:  # not cached (hub errors come in many classes)
+            reason = "offline" if self._offline else hub_unreachable()
+            if reason is not None:  # told now, not after the hub client's retries
+                raise ModelError(f"{offline_hint(self._name)} ({reason})") from None
         try:
             return Path(download_model(self._name, cache_dir=cache))
         except Exception as exc:

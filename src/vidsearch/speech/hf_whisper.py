@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from vidsearch.encoders.loading import hub_unreachable
 from vidsearch.encoders.torch_extra import require_torch
 from vidsearch.errors import ModelError
 from vidsearch.speech.audio import SAMPLE_RATE
@@ -81,7 +82,9 @@ class TransformersWhisperRecognizer:
         hf_logging.set_verbosity_error()
         torch.set_num_threads(self._threads)
         last: Exception | None = None
-        for offline in (True,) if self._offline else (True, False):
+        # the hub is tried only when it answers (an offline machine is told at once)
+        hub = not (self._offline or is_local(self._name) or hub_unreachable())
+        for offline in (True, False) if hub else (True,):
             kwargs = {"cache_dir": self._cache_dir, "local_files_only": offline}
             try:
                 model = Whisper.from_pretrained(self._source, **kwargs).eval()
