@@ -14,7 +14,7 @@ import pytest
 
 from test_subtitles import srt_of
 from vidsearch.dialogue.encoder import DialogueEncoder
-from vidsearch.dialogue.sources import LinesRead, Progress
+from vidsearch.dialogue.sources import Checkpoint, LinesRead, Partial, Progress
 from vidsearch.encoders import ClipEncoder
 from vidsearch.errors import DecodeError, ModelError, QueryError
 from vidsearch.index.qdrant_connection import QdrantConnection
@@ -52,6 +52,7 @@ class FakeReader:
     load_error: str | None = None
     broken: set[str] = field(default_factory=set)  # file names whose reading fails
     reads: list[str] = field(default_factory=list)
+    heard: list[str] = field(default_factory=list)  # lines read (not taken from a resume)
     loads: int = 0
 
     def wanted(self, has_subtitles: bool) -> bool:
@@ -65,13 +66,30 @@ class FakeReader:
         if self.load_error is not None:
             raise ModelError(self.load_error)
 
-    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
+    def read(
+        self,
+        path: Path,
+        frame_times: Sequence[float],
+        progress: Progress,
+        *,
+        resume: Partial | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> LinesRead:
+        """Reads its lines one by one, telling `checkpoint` after each; from `resume` on."""
         assert frame_times, "the kept frames' times are handed over"
         if path.name in self.broken:
             raise DecodeError(f"{path}: the audio stops at 1.0s of 6.0s")
         self.reads.append(path.name)
-        progress(3.0, 6.0)
-        return LinesRead(list(self.lines.get(path.name, [])))
+        done = list(resume.cues) if resume is not None else []
+        for cue in self.lines.get(path.name, []):
+            if resume is not None and cue.end <= resume.until:
+                continue
+            self.heard.append(cue.text)
+            done.append(cue)
+            if checkpoint is not None:
+                checkpoint(list(done), cue.end)
+            progress(cue.end, 6.0)
+        return LinesRead(done)
 
     def close(self) -> None:
         pass
@@ -267,6 +285,41 @@ def test_an_interrupted_reading_converges_without_duplicates(
     assert [r.status for r in again] == [IngestStatus.SKIPPED] * 2
     with films.open_store() as store:
         assert store.dialogue.count() == 2
+
+
+def test_a_read_killed_half_way_goes_on_from_its_checkpoint(
+    films: Films, encoder: ClipEncoder, dialogue: DialogueEncoder
+) -> None:
+    """An hour of speech is not heard twice: the indexer saves a long read's lines as it goes
+    (every CHECKPOINT_EVERY_S), and the next run hands them back to the reader."""
+    long_talk = [Cue(float(t), t + 0.8, f"line number {t}", "en") for t in range(5)]
+    speech = FakeReader(
+        TextSource.SPEECH, {"harbour.mp4": long_talk}, missing="speech not transcribed"
+    )
+
+    class Killed(BaseException):
+        pass
+
+    def killed_at_third(stage: str, done: float, total: float) -> None:
+        if done >= 2.8:
+            raise Killed
+
+    with films.open_store() as store:
+        ingestor = Ingestor(store, encoder, dialogue=dialogue, readers=[speech])
+        assert ingestor.dialogue is not None
+        ingestor.dialogue.progress = killed_at_third
+        ingestor.dialogue.checkpoint_every = 0.0  # save at every line
+        with pytest.raises(Killed):
+            ingestor.index_file(films.paths[0])
+    assert speech.heard == ["line number 0", "line number 1", "line number 2"]
+    [report] = _index(Films(films.paths[:1], films.open_store), encoder, dialogue, speech)
+    assert speech.heard[3:] == ["line number 3", "line number 4"]  # from where it stopped
+    assert report.lines == {"speech": 5}
+    with films.open_store() as store:
+        searcher = Searcher(store, encoder, dialogue=dialogue)
+        found = searcher.search_text('"line number"', mode=SearchMode.DIALOGUE, top_k=10)
+        texts = sorted(line.text for m in found.moments for line in m.dialogue)
+        assert texts == sorted(c.text for c in long_talk)  # each once
 
 
 def test_a_mode_without_its_lines_says_how_to_get_them(

@@ -25,6 +25,7 @@ subtitles adds them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ import numpy as np
 
 from vidsearch.dialogue.encoder import DialogueEncoder
 from vidsearch.dialogue.placement import FrameTimeline, Placement
-from vidsearch.dialogue.sources import LineCache, LineReader, LinesRead, Progress
+from vidsearch.dialogue.sources import Checkpoint, LineCache, LineReader, LinesRead, Progress
 from vidsearch.encoders.loading import OFFLINE_HINT
 from vidsearch.errors import ModelError, ModelMismatchError, VidsearchError
 from vidsearch.index.dialogue_base import CuePoint
@@ -43,6 +44,9 @@ from vidsearch.text.spelling import words_spelling
 from vidsearch.types import TextSource
 
 EMBED_BATCH = 64
+# A long read (an hour of speech) saves where it is at most this often (wall seconds): a killed
+# run loses at most this much of it.
+CHECKPOINT_EVERY_S = 30.0
 META_SIGNATURE = "subtitles:"  # + video id -> the sidecar signature its cues were read with
 META_COPIES = "copies:"  # + video id -> JSON list of other files with the same content
 WORDS_ONLY = "words-only:"  # + the signature: the cues were stored without their meaning
@@ -86,6 +90,7 @@ class DialogueIndexer:
         self.subtitles = subtitles
         self.progress = progress
         self.cache = LineCache(store.catalog)
+        self.checkpoint_every = CHECKPOINT_EVERY_S  # wall seconds between saves of a long read
         self._meaning: bool | None = None  # whether this run embeds lines (None: not tried)
         self._unavailable: set[TextSource] = set()  # readers that could not load this run
 
@@ -252,8 +257,17 @@ class DialogueIndexer:
             report.warnings.append(f"{reader.missing}: {exc}")
             return None
         frame_times = self._frame_times(video_id)
+        identity = reader.identity
+        resume = self.cache.partial(source, video_id, identity)
+        checkpoint = self._checkpoint(source, video_id, identity)
         try:
-            read = reader.read(path, frame_times, self._progress_for(str(source)))
+            read = reader.read(
+                path,
+                frame_times,
+                self._progress_for(str(source)),
+                resume=resume,
+                checkpoint=checkpoint,
+            )
         except ModelError as exc:  # the model failed while running: off for this run
             self._unavailable.add(source)
             report.warnings.append(f"{reader.missing}: {exc}")
@@ -263,6 +277,18 @@ class DialogueIndexer:
             return None
         report.warnings.extend(read.warnings)
         return read
+
+    def _checkpoint(self, source: TextSource, video_id: str, identity: str) -> Checkpoint:
+        """Saves a read's lines so far in the catalog, at most every `checkpoint_every` s."""
+        saved = time.monotonic()
+
+        def save(cues: list[Cue], until: float) -> None:
+            nonlocal saved
+            if time.monotonic() - saved >= self.checkpoint_every:
+                self.cache.put_partial(source, video_id, identity, cues, until)
+                saved = time.monotonic()
+
+        return save
 
     def _frame_times(self, video_id: str) -> list[float]:
         if not self.store.has_vectors:

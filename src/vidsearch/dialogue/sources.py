@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 
 # progress(done, total) in seconds of video (or audio)
 Progress = Callable[[float, float], None]
+# checkpoint(lines so far, seconds of the video read): where a killed read can go on from
+Checkpoint = Callable[[list[Cue], float], None]
 CACHE_KEY = "lines:"  # + source + ":" + video id -> JSON {"identity", "cues"}
+PARTIAL_KEY = "partial:"  # + source + ":" + video id -> JSON {"identity", "cues", "until"}
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """The lines of a read that stopped, and the video time up to which they are complete."""
+
+    cues: list[Cue]
+    until: float
 
 
 @dataclass(slots=True)
@@ -62,7 +73,18 @@ class LineReader(Protocol):
         """Check the model or program now: ModelError names what is missing and the fix."""
         ...
 
-    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead: ...
+    def read(
+        self,
+        path: Path,
+        frame_times: Sequence[float],
+        progress: Progress,
+        *,
+        resume: Partial | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> LinesRead:
+        """The video's lines; a reader that can go on from a `resume` does, and reports where
+        it is through `checkpoint` (one that cannot ignores both and reads it all)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -107,7 +129,16 @@ class SpeechLines:
         """Nothing yet: the model loads with the first video that has sound (a library of
         silent videos never needs it, nor hears that it is missing)."""
 
-    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
+    def read(
+        self,
+        path: Path,
+        frame_times: Sequence[float],
+        progress: Progress,
+        *,
+        resume: Partial | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> LinesRead:
+        """Reads it all for now (the transcriber learns to go on from `resume` next)."""
         report = self.transcriber.transcribe(path, progress=progress)
         detail = (
             f"{report.speech_seconds:.0f}s of speech in {report.audio_seconds:.0f}s of audio"
@@ -143,7 +174,16 @@ class ScreenLines:
     def load(self) -> None:
         self.reader.load()
 
-    def read(self, path: Path, frame_times: Sequence[float], progress: Progress) -> LinesRead:
+    def read(
+        self,
+        path: Path,
+        frame_times: Sequence[float],
+        progress: Progress,
+        *,
+        resume: Partial | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> LinesRead:
+        """Read whole each time (a pass over a video costs minutes, not hours)."""
         report = self.reader.read(path, frame_times=frame_times, progress=progress)
         detail = f"{report.frames_read} of {report.frames_sampled} sampled frames read"
         return LinesRead(printable(report.cues), list(report.warnings), detail)
@@ -191,9 +231,38 @@ class LineCache:
             return None  # damaged: read again
 
     def put(self, source: TextSource, video_id: str, identity: str, cues: Sequence[Cue]) -> None:
-        rows = [[round(c.start, 3), round(c.end, 3), c.text, c.language] for c in cues]
-        data = {"identity": identity, "cues": rows}
+        data = {"identity": identity, "cues": _rows(cues)}
         self.catalog.set_meta(_key(source, video_id), json.dumps(data, ensure_ascii=False))
+        self.catalog.set_meta(_partial_key(source, video_id), "")  # done: no partial left
+
+    def partial(self, source: TextSource, video_id: str, identity: str) -> Partial | None:
+        """Where a read of the video by this reader stopped, or None."""
+        raw = self.catalog.get_meta(_partial_key(source, video_id))
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            if data["identity"] != identity:
+                return None
+            cues = [Cue(float(s), float(e), str(t), str(lang)) for s, e, t, lang in data["cues"]]
+            return Partial(cues, float(data["until"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def put_partial(
+        self, source: TextSource, video_id: str, identity: str, cues: Sequence[Cue], until: float
+    ) -> None:
+        data = {"identity": identity, "cues": _rows(cues), "until": round(until, 3)}
+        raw = json.dumps(data, ensure_ascii=False)
+        self.catalog.set_meta(_partial_key(source, video_id), raw)
+
+
+def _rows(cues: Sequence[Cue]) -> list[list[object]]:
+    return [[round(c.start, 3), round(c.end, 3), c.text, c.language] for c in cues]
+
+
+def _partial_key(source: TextSource, video_id: str) -> str:
+    return f"{PARTIAL_KEY}{source}:{video_id}"
 
 
 def _key(source: TextSource, video_id: str) -> str:
