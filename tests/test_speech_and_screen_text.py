@@ -177,6 +177,16 @@ def test_the_api_and_the_seed_route_carry_the_lines_and_their_source(server: str
         assert lines[0]["text"].lower().startswith("where did you leave")
 
 
+def test_the_python_client_carries_the_source(server: str) -> None:
+    from vidsearch.client import Client
+
+    with Client(server) as client:
+        found = client.search(SPOKEN[1].text, mode="dialogue", top_k=3)
+    best = found.moments[0]
+    assert best.why in ("speech", "frame + speech")
+    assert (best.dialogue[0].source, best.dialogue[0].text) == ("speech", SPOKEN[1].text)
+
+
 def test_the_web_page_shows_each_line_with_its_source(server: str) -> None:
     chromium = require_program("chromium", "chromium")
     with sync_api.sync_playwright() as playwright:

@@ -432,9 +432,10 @@ class Client:
         mode: str | None = None,
         lang: str | None = None,
     ) -> SearchResult:
-        """The moments that best match a sentence; `mode`: "visual", "dialogue" or "hybrid"
-        (default: hybrid where subtitles are indexed); `lang`: the query's language (ISO
-        639-1; default: from its script)."""
+        """The moments that best match a sentence; `mode`: "visual", "dialogue" (what is
+        said), "screen" (what is written), "text" (both) or "hybrid" (default where lines are
+        indexed); `lang`: the query's language (ISO 639-1; default: from its script). Each
+        moment's `dialogue` lines carry their `source`."""
         params = [("q", query), *self._search_params(top_k, videos, min_score)]
         if mode is not None:
             params.append(("mode", mode))
