@@ -28,6 +28,7 @@ from vidsearch.cli import app
 from vidsearch.testing.screen_text import BurnedLine
 from vidsearch.testing.speech import Utterance
 from vidsearch.testing.spoken_and_written import SpokenAndWritten, write_spoken_and_written_video
+from web_support import screenshot_dir
 
 pytestmark = pytest.mark.slow
 
@@ -187,7 +188,7 @@ def test_the_python_client_carries_the_source(server: str) -> None:
     assert (best.dialogue[0].source, best.dialogue[0].text) == ("speech", SPOKEN[1].text)
 
 
-def test_the_web_page_shows_each_line_with_its_source(server: str) -> None:
+def test_the_web_page_shows_each_line_with_its_source(server: str, tmp_path: Path) -> None:
     chromium = require_program("chromium", "chromium")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -206,6 +207,12 @@ def test_the_web_page_shows_each_line_with_its_source(server: str) -> None:
         assert item.locator(".source").text_content().startswith("screen text 0:1")
         assert "MUSEUM" in item.locator(".line").text_content()
         assert card.locator(".why").text_content() == card.get_attribute("data-why")
+        sources = page.locator("#results .lines li").evaluate_all(
+            "items => items.map(i => i.dataset.source)"
+        )
+        assert {"speech", "screen text"} <= set(sources)  # every line is listed with its source
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=screenshot_dir(tmp_path) / "speech-and-screen-text.png")
         assert errors == []
         browser.close()
 
