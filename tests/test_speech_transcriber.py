@@ -15,6 +15,7 @@ import pytest
 from system_programs import require_program
 from vidsearch.errors import ConfigError, ModelError
 from vidsearch.speech import SpeechReport, open_transcriber
+from vidsearch.speech.packing import NO_PACKING
 from vidsearch.speech.recognizer import Segment, Transcription
 from vidsearch.speech.transcriber import SpeechTranscriber
 from vidsearch.speech.vad import SileroVad
@@ -151,7 +152,8 @@ class ScriptedRecognizer:
 def test_segment_times_stay_inside_the_speech_span(speech_video) -> None:
     wild = [Segment(-3.0, 0.5, "one"), Segment(0.4, 99.0, "two"), Segment(99.0, 120.0, " ")]
     fake = ScriptedRecognizer(wild)
-    result = SpeechTranscriber(fake, SileroVad()).transcribe(speech_video.path)
+    transcriber = SpeechTranscriber(fake, SileroVad(), packing=NO_PACKING)
+    result = transcriber.transcribe(speech_video.path)
     assert len(fake.windows) == len(SENTENCES)  # one window per sentence: music never sent
     assert max(fake.windows) <= 30 * 16_000
     assert [c.text for c in result.cues] == ["one", "two"] * len(SENTENCES)
@@ -175,3 +177,80 @@ def test_the_transformers_backend_without_torch_names_the_torch_extra(
     transcriber = open_transcriber(str(tiny_whisper / "hf"), backend="transformers")
     with pytest.raises(ModelError, match=r"vidsearch\[torch\]"):
         transcriber.load()
+
+
+class EdgesRecognizer(ScriptedRecognizer):
+    """A fake backend saying "first" over a window's first second and "last" over its last."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def transcribe(self, audio, *, language, max_new_tokens=None):
+        self.windows.append(len(audio))
+        seconds = len(audio) / 16_000
+        segments = [Segment(0.0, 1.0, "first"), Segment(seconds - 1.0, seconds, "last")]
+        return Transcription(segments, language or "en")
+
+
+def test_a_given_language_packs_the_spans_into_one_window(speech_video) -> None:
+    fake = EdgesRecognizer()
+    result = SpeechTranscriber(fake, SileroVad(), language="en").transcribe(speech_video.path)
+    assert len(fake.windows) == 1  # three sentences, one encoder pass
+    first, last = result.cues
+    spoken_first, spoken_last = speech_video.placed[0], speech_video.placed[-1]
+    assert (first.text, last.text) == ("first", "last")
+    assert first.start == pytest.approx(spoken_first.start, abs=TOLERANCE_S)
+    assert first.end < spoken_first.end + TOLERANCE_S  # mapped into the first span
+    assert last.start > spoken_last.start - TOLERANCE_S  # and into the last
+    assert last.end == pytest.approx(spoken_last.end, abs=TOLERANCE_S)
+    spoken = sum(p.end - p.start for p in speech_video.placed)
+    assert spoken <= result.speech_seconds < spoken + 2 * TOLERANCE_S * len(SENTENCES)
+    assert identity_of(language="en") != identity_of(language="en", packing=NO_PACKING)
+
+
+def identity_of(**options) -> str:
+    return SpeechTranscriber(ScriptedRecognizer([]), SileroVad(), **options).identity
+
+
+def test_a_resumed_run_goes_on_where_the_checkpoint_left(speech_video) -> None:
+    segments = [Segment(0.0, 0.6, "one"), Segment(0.6, 2.0, "two")]
+    full = SpeechTranscriber(ScriptedRecognizer(segments), SileroVad())
+    saved: list[tuple[list, float]] = []
+    whole = full.transcribe(speech_video.path, checkpoint=lambda c, t: saved.append((c, t)))
+    assert len(saved) == len(SENTENCES)  # one window each: never 6 s of one language before
+    assert saved[-1][0] == whole.cues
+    assert [t for _, t in saved] == sorted(t for _, t in saved)
+    cues, done_until = saved[0]
+    again = ScriptedRecognizer(segments)
+    later: list[float] = []
+    resumed = SpeechTranscriber(again, SileroVad()).transcribe(
+        speech_video.path,
+        resume=cues,
+        resume_at=done_until,
+        checkpoint=lambda c, t: later.append(t),
+    )
+    assert len(again.windows) == len(SENTENCES) - 1
+    assert later == [t for _, t in saved[1:]]
+    assert [c.text for c in resumed.cues] == [c.text for c in whole.cues]
+    for mine, theirs in zip(resumed.cues, whole.cues, strict=True):
+        assert mine.start == pytest.approx(theirs.start, abs=0.05)
+        assert mine.end == pytest.approx(theirs.end, abs=0.05)
+    assert resumed.language == whole.language
+
+
+def test_a_span_crossing_resume_at_is_transcribed_again_whole(speech_video) -> None:
+    segments = [Segment(0.0, 0.6, "one"), Segment(0.6, 2.0, "two")]
+    saved: list[tuple[list, float]] = []
+    whole = SpeechTranscriber(ScriptedRecognizer(segments), SileroVad()).transcribe(
+        speech_video.path, checkpoint=lambda c, t: saved.append((c, t))
+    )
+    second = speech_video.placed[1]
+    cues, _ = saved[1]  # the second sentence is transcribed, but resume in its middle
+    again = ScriptedRecognizer(segments)
+    resumed = SpeechTranscriber(again, SileroVad()).transcribe(
+        speech_video.path, resume=cues, resume_at=(second.start + second.end) / 2
+    )
+    assert len(again.windows) == 2  # the second sentence again, then the third
+    assert [c.text for c in resumed.cues] == [c.text for c in whole.cues]  # no duplicate
+    for mine, theirs in zip(resumed.cues, whole.cues, strict=True):
+        assert mine.start == pytest.approx(theirs.start, abs=0.05)

@@ -2,11 +2,13 @@
 
     transcriber = open_transcriber("base", language=None)   # lazy; load() checks the model
     report = transcriber.transcribe(path, progress=...)     # SpeechReport(cues, ...)
+    transcriber.transcribe(path, resume=cues, resume_at=t, checkpoint=save)  # go on
 
 Backends: faster-whisper (CTranslate2, int8 on CPU; the default, the `speech` extra) and
 transformers' Whisper (the `torch` extra). Only speech spans reach the recogniser, so
-silence and music cost nothing there. Errors: ModelError (model or extra missing),
-MediaError/DecodeError (unreadable or truncated audio), ConfigError (unknown language).
+silence and music cost nothing there, and short spans of one language share a window
+(`packing`). Errors: ModelError (model or extra missing), MediaError/DecodeError
+(unreadable or truncated audio), ConfigError (unknown language).
 """
 
 from vidsearch.speech.models import (

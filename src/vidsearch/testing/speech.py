@@ -22,6 +22,9 @@ import av
 import numpy as np
 
 from vidsearch.errors import VidsearchError
+from vidsearch.speech.packing import PackParams, Window
+from vidsearch.speech.recognizer import Segment
+from vidsearch.subtitles import Cue
 
 AUDIO_RATE = 16_000
 ESPEAK_INSTALL = "sudo apt-get install espeak-ng"
@@ -182,18 +185,54 @@ def _write(
         container.mux(audio.encode())
 
 
-def speech_windows(video: SpeechVideo) -> list[tuple[np.ndarray, str, str]]:
-    """(audio, sentence, language) for each speech span the transcriber will hear in
-    `video`: the exact windows it will pass to Whisper, to fit a memorising test model on
-    (vidsearch.testing.tiny_whisper.fit_tiny_whisper). Spans holding no sentence are left out.
+def speech_windows(
+    video: SpeechVideo, *, language: str | None = None, packing: PackParams | None = None
+) -> list[tuple[np.ndarray, str | tuple[Segment, ...], str]]:
+    """(audio, what is said, language) for each window the transcriber will pass to Whisper
+    for `video` (its spans packed as SpeechTranscriber packs them, `language` as given to
+    it), to fit a memorising test model on (vidsearch.testing.tiny_whisper.fit_tiny_whisper).
+    What is said: the sentence of a one-span window; a packed window's sentences as
+    segments timed in the window. A window's language is its first sentence's (what the
+    fitted model will detect). Spans holding no sentence are left out.
     """
     from vidsearch.speech.audio import read_audio
-    from vidsearch.speech.transcriber import speech_spans_with_audio
+    from vidsearch.speech.packing import WindowPacker, may_pack
+    from vidsearch.speech.transcriber import DEFAULT_PACK, speech_spans_with_audio
 
-    pairs = []
+    packing = packing or DEFAULT_PACK
+    packer = WindowPacker(packing)
+    heard: list[tuple[np.ndarray, str | tuple[Segment, ...], str]] = []
+    cues: list[Cue] = []
+
+    def hear(window: Window) -> None:
+        said = [
+            (span, offset, placed)
+            for span, offset in zip(window.spans, window.offsets, strict=True)
+            for placed in video.placed
+            if placed.start < span.end and placed.end > span.start
+        ]
+        if not said:
+            return
+        spoken = language or said[0][2].language
+        cues.extend(Cue(span.start, span.end, p.text, spoken) for span, _, p in said)
+        if len(window.spans) == 1:
+            heard.append((window.audio, said[0][2].text, spoken))
+            return
+        segments = tuple(
+            Segment(
+                offset + max(0.0, p.start - span.start),
+                offset + min(span.duration, p.end - span.start),
+                p.text,
+            )
+            for span, offset, p in said
+        )
+        heard.append((window.audio, segments, spoken))
+
     for span, audio in speech_spans_with_audio(read_audio(video.path)):
-        for placed in video.placed:
-            if placed.start < span.end and placed.end > span.start:
-                pairs.append((audio, placed.text, placed.language))
-                break
-    return pairs
+        window = packer.add(span, audio, may_pack=may_pack(cues, language, packing))
+        if window is not None:
+            hear(window)
+    window = packer.finish()
+    if window is not None:
+        hear(window)
+    return heard

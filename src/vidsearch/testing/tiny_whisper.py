@@ -25,13 +25,14 @@ import json
 import shutil
 import string
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from vidsearch.encoders.torch_extra import require_torch
 from vidsearch.speech.models import WHISPER_LANGUAGES
+from vidsearch.speech.recognizer import Segment
 
 # Bump when the files written change: cached builds under another version are rebuilt.
 TINY_WHISPER_VERSION = 2
@@ -243,7 +244,7 @@ POSITION_GAIN = 0.1
 
 def fit_tiny_whisper(
     root: Path,
-    pairs: list[tuple[np.ndarray, str, str]],
+    pairs: Sequence[tuple[np.ndarray, str | Sequence[Segment], str]],
     *,
     steps: int = 400,
     seed: int = 0,
@@ -252,6 +253,8 @@ def fit_tiny_whisper(
 ) -> Path:
     """Train the tiny Whisper on `pairs` of (16 kHz float32 audio, sentence, language) until it
     transcribes those recordings, then write `root/hf` and `root/ct2` like ensure_tiny_whisper.
+    A window holding several sentences (packed spans) gives them as segments timed in the
+    window instead of one sentence (testing.speech.speech_windows gives both kinds).
 
     The model MEMORISES its training sentences: it "recognises" only these recordings (and
     slightly shifted, louder, softer or noisier copies of them, as a video's audio codec and
@@ -271,15 +274,14 @@ def fit_tiny_whisper(
     extractor = WhisperFeatureExtractor.from_pretrained(hf_dir)
     rng = np.random.default_rng(seed)
     features, sequences = [], []
-    for audio, text, language in pairs:
-        sequence = _target_sequence(tokenizer, text, language, len(audio) / 16_000)
+    for audio, said, language in pairs:
         for variant in range(FIT_VARIANTS):
-            heard = _augmented(audio, rng) if variant >= 2 else audio
+            heard, lead = _augmented(audio, rng) if variant >= 2 else (audio, 0.0)
             mel = extractor(heard, sampling_rate=16_000, return_tensors="np").input_features[0]
             if variant % 2:  # faster-whisper pads the features with zeros, not the audio
                 mel[:, len(heard) // 160 + 1 :] = 0.0
             features.append(mel)
-            sequences.append(sequence)
+            sequences.append(_target_sequence(tokenizer, said, language, len(audio), lead))
     inputs = torch.tensor(np.stack(features))
     width = max(len(s) for s in sequences)
     eot = tokenizer.token_to_id("<|endoftext|>")
@@ -328,23 +330,38 @@ def fit_tiny_whisper(
     return root
 
 
-def _target_sequence(tokenizer, text: str, language: str, seconds: float) -> list[int]:
-    """<|startoftranscript|><|lang|><|transcribe|><|0.00|> text <|end|><|endoftext|>."""
+def _target_sequence(
+    tokenizer, said: str | Sequence[Segment], language: str, samples: int, lead: float
+) -> list[int]:
+    """<|startoftranscript|><|lang|><|transcribe|> then, for one sentence, <|0.00|> text
+    <|end|>; for segments, <|start|> text <|end|> each (shifted by `lead`); <|endoftext|>."""
     ids = tokenizer.token_to_id
-    end = min(TIMESTAMPS - 1, round(seconds / 0.02))
     first_timestamp = ids("<|notimestamps|>") + 1
+
+    def timestamp(seconds: float) -> int:
+        return first_timestamp + min(TIMESTAMPS - 1, max(0, round(seconds / 0.02)))
+
+    if isinstance(said, str):
+        segments = [Segment(0.0, samples / 16_000, said)]
+    else:
+        segments = [Segment(s.start + lead, s.end + lead, s.text) for s in said]
+    body: list[int] = []
+    for segment in segments:
+        body.append(timestamp(segment.start))
+        body.extend(tokenizer.encode(" " + segment.text.strip(), add_special_tokens=False).ids)
+        body.append(timestamp(segment.end))
     return [
         ids("<|startoftranscript|>"),
         ids(f"<|{language}|>"),
         ids("<|transcribe|>"),
-        first_timestamp,
-        *tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids,
-        first_timestamp + end,
+        *body,
         ids("<|endoftext|>"),
     ]
 
 
-def _augmented(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _augmented(audio: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A shifted, louder or softer, noisier copy of `audio`, and the seconds it is shifted."""
     lead = np.zeros(int(rng.uniform(0.0, 0.4) * 16_000), np.float32)
     noise = rng.standard_normal(len(audio)).astype(np.float32) * rng.uniform(0.0, 0.004)
-    return np.concatenate([lead, audio * rng.uniform(0.6, 1.4) + noise]).astype(np.float32)
+    copy = np.concatenate([lead, audio * rng.uniform(0.6, 1.4) + noise]).astype(np.float32)
+    return copy, len(lead) / 16_000
