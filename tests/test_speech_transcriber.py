@@ -254,3 +254,70 @@ def test_a_span_crossing_resume_at_is_transcribed_again_whole(speech_video) -> N
     assert [c.text for c in resumed.cues] == [c.text for c in whole.cues]  # no duplicate
     for mine, theirs in zip(resumed.cues, whole.cues, strict=True):
         assert mine.start == pytest.approx(theirs.start, abs=0.05)
+
+
+class CountingVad(SileroVad):
+    """The real Silero VAD, counting the 32 ms windows it scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scored = 0
+
+    def score(self, windows, state):
+        self.scored += len(windows)
+        return super().score(windows, state)
+
+
+def resumed_from(video_path, checkpoint_index: int, **options):
+    """A whole run, and a run resumed from its `checkpoint_index`th checkpoint."""
+    segments = [Segment(0.0, 0.6, "one"), Segment(0.6, 2.0, "two")]
+    saved: list[tuple[list, float]] = []
+    first_vad = options.pop("vad")()
+    vad = options.pop("resume_vad", None) or CountingVad()
+    whole = SpeechTranscriber(ScriptedRecognizer(segments), first_vad, **options)
+    full = whole.transcribe(video_path, checkpoint=lambda c, t: saved.append((c, t)))
+    cues, done_until = saved[checkpoint_index]
+    again = ScriptedRecognizer(segments)
+    resumed = SpeechTranscriber(again, vad, **options).transcribe(
+        video_path, resume=cues, resume_at=done_until
+    )
+    assert [c.text for c in resumed.cues] == [c.text for c in full.cues]
+    for mine, theirs in zip(resumed.cues, full.cues, strict=True):
+        assert mine.start == pytest.approx(theirs.start, abs=0.05)
+        assert mine.end == pytest.approx(theirs.end, abs=0.05)
+    return len(saved), len(again.windows), vad, done_until
+
+
+def test_a_resumed_run_hears_only_a_little_before_where_it_stopped(tmp_path: Path) -> None:
+    require_program("espeak-ng", "espeak-ng")
+    late = [Utterance(u.text, u.language, u.start + 80.0) for u in SENTENCES]
+    video = write_speech_video(tmp_path / "late.mkv", late, noise=0.003)
+    windows, again, vad, done_until = resumed_from(video.path, 1, vad=SileroVad)
+    assert windows == len(SENTENCES) and again == 1
+    from vidsearch.speech.transcriber import RESUME_CONTEXT_S
+
+    heard = vad.scored * 512 / 16_000  # detection restarted RESUME_CONTEXT_S before
+    assert heard == pytest.approx(video.duration - done_until + RESUME_CONTEXT_S, abs=0.1)
+
+
+class ConstantVad:
+    """A fake VAD model hearing speech everywhere (one unbroken stretch, cut every 28 s)."""
+
+    def load(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def score(self, windows, state):
+        import numpy as np
+
+        return np.full(len(windows), 0.9, np.float32)
+
+
+def test_unbroken_speech_is_cut_where_the_first_run_cut_it(tmp_path: Path) -> None:
+    video = write_speech_video(tmp_path / "unbroken.mkv", [], duration=150.0, noise=0.01)
+    windows, again, _, done_until = resumed_from(
+        video.path, 3, vad=ConstantVad, resume_vad=ConstantVad()
+    )
+    assert windows == 6 and again == 2 and done_until > 100.0

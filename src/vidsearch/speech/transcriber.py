@@ -11,7 +11,7 @@ A run can go on where a killed one stopped: `checkpoint(cues, done_until)` after
 window, and `transcribe(..., resume=cues, resume_at=done_until)` later. The resumed run
 decodes the audio before `resume_at` only to skip it; speech detection restarts
 RESUME_CONTEXT_S earlier, on the same 32 ms grid, so it settles into the spans the first
-run found.
+run found (from the start only when speech ran unbroken through that context).
 """
 
 from __future__ import annotations
@@ -112,17 +112,14 @@ class SpeechTranscriber:
 
         def watched() -> Iterator[AudioBlock]:
             for block in read_audio(path):
-                clock.see(block)
-                if progress is not None:
+                further = clock.see(block)  # a second pass (see _spans) reports nothing new
+                if progress is not None and further:
                     progress(block.end - clock.first, max(track.duration, clock.seen))
                 yield block
 
         run = _Run(self._recognizer, self._language, list(resume), checkpoint)
         packer = WindowPacker(self._packing)
-        start_at = max(0.0, resume_at - RESUME_CONTEXT_S)
-        for span, audio in speech_spans_with_audio(
-            watched(), self._vad, self._params, start_at=start_at
-        ):
+        for span, audio in self._spans(watched, resume_at):
             if span.end <= resume_at:
                 continue
             if span.start < resume_at:
@@ -138,6 +135,32 @@ class SpeechTranscriber:
         if progress is not None:
             progress(audio_seconds, audio_seconds)
         return run.report(audio_seconds)
+
+    def _spans(
+        self, blocks: Callable[[], Iterator[AudioBlock]], resume_at: float
+    ) -> Iterator[tuple[SpeechSpan, np.ndarray]]:
+        """The speech spans a run from the start finds, those ending by `resume_at` perhaps
+        left out: detection starts RESUME_CONTEXT_S before it, and again from the start when
+        it heard one unbroken stretch of speech from there up to `resume_at` (speech longer
+        than max_speech_s is cut counting from where it began, which only a run from its
+        beginning knows)."""
+        start_at = max(0.0, resume_at - RESUME_CONTEXT_S)
+        spans = speech_spans_with_audio(blocks(), self._vad, self._params, start_at=start_at)
+        if start_at == 0.0:
+            yield from spans
+            return
+        chain_end = start_at  # a span starting by then continues speech heard from the start
+        for span, audio in spans:
+            chained = span.start <= chain_end
+            if span.end > resume_at:
+                if chained:
+                    spans.close()
+                    spans = speech_spans_with_audio(blocks(), self._vad, self._params)
+                else:
+                    yield span, audio
+                break
+            chain_end = span.end if chained else -1.0
+        yield from spans
 
 
 class _Run:
@@ -204,10 +227,14 @@ class _Clock:
     first: float = 0.0
     end: float | None = None
 
-    def see(self, block: AudioBlock) -> None:
+    def see(self, block: AudioBlock) -> bool:
+        """Whether `block` reaches further than any block seen before."""
         if self.end is None:
             self.first = block.start
+        elif block.end <= self.end:
+            return False
         self.end = block.end
+        return True
 
     @property
     def seen(self) -> float:
