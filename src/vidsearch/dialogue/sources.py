@@ -138,8 +138,14 @@ class SpeechLines:
         resume: Partial | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> LinesRead:
-        """Reads it all for now (the transcriber learns to go on from `resume` next)."""
-        report = self.transcriber.transcribe(path, progress=progress)
+        """Goes on from `resume` (the speech before `resume.until` is not heard again)."""
+        report = self.transcriber.transcribe(
+            path,
+            progress=progress,
+            resume=resume.cues if resume is not None else (),
+            resume_at=resume.until if resume is not None else 0.0,
+            checkpoint=checkpoint,
+        )
         detail = (
             f"{report.speech_seconds:.0f}s of speech in {report.audio_seconds:.0f}s of audio"
             if report.audio_seconds
