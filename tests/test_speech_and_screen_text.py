@@ -106,6 +106,16 @@ def test_one_index_command_reads_speech_and_screen_text(indexed: Indexed) -> Non
     assert report["lines"] == {"speech": len(SPOKEN), "screen text": len(WRITTEN)}
 
 
+def test_videos_lists_the_lines_of_each_source(indexed: Indexed) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(app, ["videos", *indexed.args[:2]], env=indexed.env)
+    assert listed.exit_code == 0, listed.output
+    assert "2 speech, 3 screen text lines" in listed.stdout
+    as_json = runner.invoke(app, ["videos", "--json", *indexed.args[:2]], env=indexed.env)
+    [video] = json.loads(as_json.stdout)
+    assert video["lines"] == {"speech": len(SPOKEN), "screen text": len(WRITTEN)}
+
+
 def test_speech_segments_land_at_the_spoken_times(indexed: Indexed) -> None:
     found = _search(
         indexed, "lighthouse", "--mode", "dialogue", "--top-k", "10", "--min-score", "0"
@@ -167,6 +177,8 @@ def server(indexed: Indexed, tiny_model: Path) -> Iterator[str]:
 
 def test_the_api_and_the_seed_route_carry_the_lines_and_their_source(server: str) -> None:
     with httpx.Client(base_url=server, timeout=60) as http:
+        [video] = http.get("/videos").json()["videos"]
+        assert video["lines"] == {"speech": len(SPOKEN), "screen text": len(WRITTEN)}
         found = http.get("/search", params={"q": "MUSEUM ENTRANCE", "top_k": 3}).json()
         best = found["moments"][0]
         assert best["why"] in ("screen text", "frame + screen text")

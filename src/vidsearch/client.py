@@ -216,10 +216,12 @@ class Video:
     indexed_at: str
     uploaded: bool
     stream_url: str
+    lines: dict[str, int] = field(default_factory=dict)  # per source: subtitle, speech...
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Video:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "lines"}
+        return cls(**fields, lines=dict(data.get("lines") or {}))
 
 
 @dataclass(frozen=True, slots=True)

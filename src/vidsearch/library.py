@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from vidsearch import assembly
 from vidsearch.config import DEFAULT_TOP_K, Settings
 from vidsearch.errors import ConfigError, ModelMismatchError, NotFoundError
-from vidsearch.types import FrameHit, SearchMode, VideoRecord
+from vidsearch.types import FrameHit, SearchMode, TextSource, VideoRecord
 
 if TYPE_CHECKING:  # the rest loads with the first index or search: `videos` stays light
     from vidsearch.encoders.base import Encoder
@@ -225,6 +225,15 @@ class Library:
     def subtitle_lines(self, video: VideoRecord) -> int:
         """How many lines of `video` are indexed: subtitles, speech, text on screen (0: none)."""
         return self.store.dialogue.count(video.video_id) if self.store.has_dialogue else 0
+
+    def line_counts(self, video: VideoRecord) -> dict[str, int]:
+        """The lines of `video` indexed per source ("subtitle", "speech", "screen text"), the
+        sources it has none of left out."""
+        if not self.store.has_dialogue:
+            return {}
+        index = self.store.dialogue
+        counts = {str(s): index.count(video.video_id, sources={s}) for s in TextSource}
+        return {source: n for source, n in counts.items() if n}
 
     def has_frame(self, video_id: str, pts: int) -> bool:
         """Whether the index holds the frame of video `video_id` (content id) at `pts`: the

@@ -16,6 +16,7 @@ def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None
     """List indexed videos."""
     with errors(), open_library_or_server(home) as library:
         records = library.videos()
+        lines = {r.video_id: library.line_counts(r) for r in records}
     if as_json:
         typer.echo(
             json.dumps(
@@ -27,6 +28,7 @@ def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None
                         "frames": r.frames,
                         "complete": r.complete,
                         "video_id": r.video_id,
+                        "lines": lines[r.video_id],
                     }
                     for r in records
                 ],
@@ -39,7 +41,9 @@ def videos_command(home: HomeOption = None, as_json: JsonOption = False) -> None
         typer.echo("no videos indexed yet")
     for r in records:
         state = "complete" if r.complete else "INCOMPLETE (run index again to resume)"
-        typer.echo(f"{r.name}  {clock(r.duration)}  {r.frames} frames  {state}  {r.path}")
+        said = ", ".join(f"{n} {source}" for source, n in lines[r.video_id].items())
+        text = f"  {said} lines" if said else ""
+        typer.echo(f"{r.name}  {clock(r.duration)}  {r.frames} frames{text}  {state}  {r.path}")
 
 
 def remove_command(

@@ -99,6 +99,7 @@ class ServerLibrary:
         self.url = url
         self.home = home
         self.client = client or Client(url, api_key())
+        self._lines: dict[str, dict[str, int]] = {}  # video id -> lines per source
 
     def close(self) -> None:
         self.client.close()
@@ -115,6 +116,7 @@ class ServerLibrary:
 
         with self._asking("listing the videos"):
             videos = self.client.videos()
+        self._lines = {v.video_id: dict(v.lines) for v in videos}
         return [
             VideoRecord(
                 video_id=v.video_id,
@@ -130,6 +132,12 @@ class ServerLibrary:
             )
             for v in sorted(videos, key=lambda v: v.name)
         ]
+
+    def line_counts(self, video: VideoRecord) -> dict[str, int]:
+        """As the server counted them when the videos were last listed."""
+        if video.video_id not in self._lines:
+            self.videos()
+        return self._lines.get(video.video_id, {})
 
     def search(
         self,

@@ -187,6 +187,9 @@ class Engine:
     def subtitle_lines(self, video: VideoRecord) -> int:
         return self.library.subtitle_lines(video)
 
+    def line_counts(self, video: VideoRecord) -> dict[str, int]:
+        return self.library.line_counts(video)
+
     def thumbnail(self, video_id: str, pts: int) -> Path | None:
         """The frame's thumbnail file; made from the video when it is missing (indexed on
         another machine, or lost), but only for a frame the index holds: a URL naming any

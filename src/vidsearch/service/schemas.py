@@ -107,6 +107,12 @@ class VideoOut(BaseModel):
     subtitle_lines: int = Field(
         0, description="Lines indexed for text search (subtitles, speech, text on screen)"
     )
+    lines: dict[str, int] = Field(
+        default_factory=dict,
+        description="The lines indexed per source (subtitle, speech, screen text); sources the "
+        "video has none of are left out",
+        examples=[{"speech": 212, "screen text": 40}],
+    )
 
 
 class VideoListOut(BaseModel):

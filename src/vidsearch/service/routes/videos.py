@@ -50,6 +50,7 @@ def video_out(record: VideoRecord, ctx: ServiceContext, urls: Urls) -> VideoOut:
         uploaded=path.parent == ctx.engine.uploads_dir,
         stream_url=urls.stream(record.name),
         subtitle_lines=ctx.engine.subtitle_lines(record),
+        lines=ctx.engine.line_counts(record),
     )
 
 
