@@ -28,6 +28,7 @@ from vidsearch.errors import ConfigError, ModelMismatchError, NotFoundError
 from vidsearch.types import FrameHit, SearchMode, TextSource, VideoRecord
 
 if TYPE_CHECKING:  # the rest loads with the first index or search: `videos` stays light
+    from vidsearch.dialogue.sources import LineReader
     from vidsearch.encoders.base import Encoder
     from vidsearch.index.store import IndexStore
     from vidsearch.ingest import IngestReport, ProgressListener
@@ -86,7 +87,7 @@ class Library:
         self._notify = notify or (lambda _: None)
         self._timer = timer
         self._dialogue = assembly.open_dialogue(settings, store, self._notify)  # loads when used
-        self._readers = assembly.open_line_readers(settings) if self._dialogue else []
+        self._readers: list[LineReader] | None = None  # speech, screen text: made to index
         self._searcher: Searcher | None = None
         self._decoder: FrameSource | None = None
         self._loading = threading.Lock()
@@ -128,7 +129,7 @@ class Library:
                 self._encoder.close()
             if self._dialogue is not None:
                 self._dialogue.close()
-            for reader in self._readers:
+            for reader in self._readers or []:
                 reader.close()
 
     def __enter__(self) -> Library:
@@ -160,7 +161,7 @@ class Library:
             self.store,
             encoder,
             dialogue=self._dialogue,
-            readers=self._readers,
+            readers=self._line_readers(),
             decoder=self._decoder,
             progress=progress,
             sampling=self._sampling,
@@ -173,6 +174,12 @@ class Library:
             self._notify(f"building the search graph for {pending} new frames...")
         ingestor.build_search_index()
         return report
+
+    def _line_readers(self) -> list[LineReader]:
+        """Made with the first index call: listing and searching never import them."""
+        if self._readers is None:
+            self._readers = assembly.open_line_readers(self.settings) if self._dialogue else []
+        return self._readers
 
     # -- searching ----------------------------------------------------------------------
     @property
