@@ -96,7 +96,7 @@ class DialogueIndexer:
 
     def is_current(self, video_id: str, paths: Sequence[Path]) -> bool:
         """Whether the video's lines are all stored as this run would store them."""
-        return self._subtitles_current(video_id, paths) and not self._stale_readers(video_id)
+        return self._subtitles_current(video_id, paths) and not self._to_read(video_id)
 
     def _subtitles_current(self, video_id: str, paths: Sequence[Path]) -> bool:
         """Whether the video's cues were read from the sidecars its files have now, with
@@ -112,25 +112,28 @@ class DialogueIndexer:
             return stored == WORDS_ONLY + wanted and self._meaning is False
         return stored == wanted
 
-    def _stale_readers(self, video_id: str) -> list[LineReader]:
-        """The readers this video wants whose lines are not stored as they would be now."""
+    def _to_read(self, video_id: str, *, fresh: bool = False) -> list[LineReader]:
+        """The readers to store the video's lines with now: those it wants (by whether it
+        has subtitles stored) that can run this run, all of them when `fresh`, else those
+        whose lines are not stored as they would be now."""
         if not self.readers:
             return []
         has_subtitles = self._has_subtitles(video_id)
-        stale = []
-        for reader in self.readers:
-            if reader.source in self._unavailable or not reader.wanted(has_subtitles):
-                continue
-            stored = self.store.catalog.get_meta(_stored_key(reader.source, video_id))
-            if stored == NO_INPUT:
-                continue  # the same content: still nothing to read
-            try:
-                if self._current(stored, reader.identity):
-                    continue
-            except ModelError:
-                pass  # stale: reading it says what is missing, once
-            stale.append(reader)
-        return stale
+        wanted = [
+            reader
+            for reader in self.readers
+            if reader.source not in self._unavailable and reader.wanted(has_subtitles)
+        ]
+        return wanted if fresh else [r for r in wanted if not self._reader_current(r, video_id)]
+
+    def _reader_current(self, reader: LineReader, video_id: str) -> bool:
+        stored = self.store.catalog.get_meta(_stored_key(reader.source, video_id))
+        if stored == NO_INPUT:
+            return True  # the same content: still nothing to read
+        try:
+            return self._current(stored, reader.identity)
+        except ModelError:
+            return False  # reading it says what is missing, once
 
     def _has_subtitles(self, video_id: str) -> bool:
         """Whether the video has subtitle lines stored (an unusable index: no, for now; the
@@ -163,12 +166,8 @@ class DialogueIndexer:
         report = DialogueReport()
         if self.subtitles and (fresh or not self._subtitles_current(video_id, paths)):
             self._index_subtitles(video_id, paths, report)
-        stale = set(map(id, self._stale_readers(video_id)))
-        has_subtitles = self._has_subtitles(video_id) if self.readers else False
-        for reader in self.readers:
-            wanted = reader.source not in self._unavailable and reader.wanted(has_subtitles)
-            if wanted and (fresh or id(reader) in stale):
-                self._index_reader(reader, video_id, paths, report)
+        for reader in self._to_read(video_id, fresh=fresh):  # after the subtitles: `wanted`
+            self._index_reader(reader, video_id, paths, report)
         report.cues = sum(report.lines.values())
         if self.store.has_dialogue:
             try:  # every source's lines, those stored by earlier runs too
@@ -188,20 +187,41 @@ class DialogueIndexer:
             subtitles.warnings.extend(found.warnings)
         report.warnings.extend(subtitles.warnings)
         report.tracks.extend(f"{t.source} ({t.language})" for t in subtitles.tracks)
-        cues = subtitles.cues()
+        self._replace_lines(
+            video_id,
+            TextSource.SUBTITLE,
+            subtitles.cues(),
+            report,
+            marker=META_SIGNATURE + video_id,
+            value=signature,
+            failure="dialogue not indexed",  # both shards tell their failures as ours
+        )
+
+    def _replace_lines(
+        self,
+        video_id: str,
+        source: TextSource,
+        cues: list[Cue],
+        report: DialogueReport,
+        *,
+        marker: str,
+        value: str,
+        failure: str,
+    ) -> None:
+        """Replace the video's lines of `source` with `cues` (none: delete them), then mark in
+        the catalog what they came from (`value` at `marker`; prefixed WORDS_ONLY when they
+        were stored without their meaning). A failure of the index is a warning headed
+        `failure`: the frames go on."""
         try:
             with_meaning = True
             if cues:
-                stored, with_meaning = self._store_lines(
-                    video_id, TextSource.SUBTITLE, cues, report
-                )
-                report.lines[TextSource.SUBTITLE] = stored
+                stored, with_meaning = self._store_lines(video_id, source, cues, report)
+                report.lines[source] = stored
             elif self.store.has_dialogue:
-                self.store.dialogue.delete_video(video_id, sources={TextSource.SUBTITLE})
-            marked = signature if with_meaning else WORDS_ONLY + signature
-            self.store.catalog.set_meta(META_SIGNATURE + video_id, marked)
-        except VidsearchError as exc:  # both shards tell their failures as ours: frames go on
-            report.warnings.append(f"dialogue not indexed: {exc}")
+                self.store.dialogue.delete_video(video_id, sources={source})
+            self.store.catalog.set_meta(marker, value if with_meaning else WORDS_ONLY + value)
+        except VidsearchError as exc:
+            report.warnings.append(f"{failure}: {exc}")
 
     def _index_reader(
         self, reader: LineReader, video_id: str, paths: Sequence[Path], report: DialogueReport
@@ -210,8 +230,9 @@ class DialogueIndexer:
         read now (a reader that cannot load is off for the rest of the run, said once)."""
         source = reader.source
         path = next((p for p in paths if p.is_file()), paths[0])
-        if not reader.has_input(path):
-            self._store_nothing(video_id, source, report)
+        where = {"marker": _stored_key(source, video_id), "failure": f"{source} lines not indexed"}
+        if not reader.has_input(path):  # nothing to read: no lines, and none to come
+            self._replace_lines(video_id, source, [], report, value=NO_INPUT, **where)
             return
         try:
             identity = reader.identity
@@ -221,33 +242,20 @@ class DialogueIndexer:
             return
         cues = self.cache.get(source, video_id, identity)
         if cues is None:
-            read = self._read(reader, video_id, path, report)
+            read = self._read(reader, identity, video_id, path, report)
             if read is None:
                 return
             cues = read.cues
             self.cache.put(source, video_id, identity, cues)
-        try:
-            with_meaning = True
-            if cues:
-                stored, with_meaning = self._store_lines(video_id, source, cues, report)
-                report.lines[source] = stored
-            elif self.store.has_dialogue:
-                self.store.dialogue.delete_video(video_id, sources={source})
-            marked = identity if with_meaning else WORDS_ONLY + identity
-            self.store.catalog.set_meta(_stored_key(source, video_id), marked)
-        except VidsearchError as exc:
-            report.warnings.append(f"{source} lines not indexed: {exc}")
-
-    def _store_nothing(self, video_id: str, source: TextSource, report: DialogueReport) -> None:
-        try:
-            if self.store.has_dialogue:
-                self.store.dialogue.delete_video(video_id, sources={source})
-            self.store.catalog.set_meta(_stored_key(source, video_id), NO_INPUT)
-        except VidsearchError as exc:
-            report.warnings.append(f"{source} lines not indexed: {exc}")
+        self._replace_lines(video_id, source, cues, report, value=identity, **where)
 
     def _read(
-        self, reader: LineReader, video_id: str, path: Path, report: DialogueReport
+        self,
+        reader: LineReader,
+        identity: str,
+        video_id: str,
+        path: Path,
+        report: DialogueReport,
     ) -> LinesRead | None:
         source = reader.source
         try:
@@ -257,7 +265,6 @@ class DialogueIndexer:
             report.warnings.append(f"{reader.missing}: {exc}")
             return None
         frame_times = self._frame_times(video_id)
-        identity = reader.identity
         resume = self.cache.partial(source, video_id, identity)
         checkpoint = self._checkpoint(source, video_id, identity)
         try:

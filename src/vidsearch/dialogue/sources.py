@@ -45,7 +45,6 @@ class Partial:
 class LinesRead:
     cues: list[Cue]
     warnings: list[str] = field(default_factory=list)
-    detail: str = ""  # one line on what was read ("41 s of speech in 300 s of audio")
 
 
 class LineReader(Protocol):
@@ -146,12 +145,7 @@ class SpeechLines:
             resume_at=resume.until if resume is not None else 0.0,
             checkpoint=checkpoint,
         )
-        detail = (
-            f"{report.speech_seconds:.0f}s of speech in {report.audio_seconds:.0f}s of audio"
-            if report.audio_seconds
-            else "no audio track"
-        )
-        return LinesRead(printable(report.cues), list(report.warnings), detail)
+        return LinesRead(printable(report.cues), list(report.warnings))
 
     def close(self) -> None:
         if self._transcriber is not None:
@@ -191,8 +185,7 @@ class ScreenLines:
     ) -> LinesRead:
         """Read whole each time (a pass over a video costs minutes, not hours)."""
         report = self.reader.read(path, frame_times=frame_times, progress=progress)
-        detail = f"{report.frames_read} of {report.frames_sampled} sampled frames read"
-        return LinesRead(printable(report.cues), list(report.warnings), detail)
+        return LinesRead(printable(report.cues), list(report.warnings))
 
     def close(self) -> None:
         self.reader.close()
@@ -203,18 +196,18 @@ def printable(cues: Iterable[Cue]) -> list[Cue]:
     broken bytes must not reach a terminal or a JSON payload); empty ones dropped."""
     kept = []
     for cue in cues:
-        text = "".join(
-            " " if ch.isspace() else ch
-            for ch in cue.text
-            if ch.isspace() or (unicodedata.category(ch) not in _UNPRINTABLE and ch != "\ufffd")
-        )
-        text = " ".join(text.split())
+        text = " ".join("".join(ch for ch in cue.text if _printable(ch)).split())
         if text:
             kept.append(Cue(cue.start, cue.end, text, cue.language))
     return kept
 
 
 _UNPRINTABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+def _printable(ch: str) -> bool:
+    """Whitespace (a line break joins the words) or a character a terminal can show."""
+    return ch.isspace() or (unicodedata.category(ch) not in _UNPRINTABLE and ch != "\ufffd")
 
 
 class LineCache:
@@ -225,25 +218,28 @@ class LineCache:
 
     def get(self, source: TextSource, video_id: str, identity: str) -> list[Cue] | None:
         """The lines read with `identity`, or None (never read, or by another reader)."""
-        raw = self.catalog.get_meta(_key(source, video_id))
-        if not raw:
-            return None
-        try:
-            data = json.loads(raw)
-            if data["identity"] != identity:
-                return None
-            return [Cue(float(s), float(e), str(t), str(lang)) for s, e, t, lang in data["cues"]]
-        except (ValueError, KeyError, TypeError):
-            return None  # damaged: read again
+        data = self._load(_key(source, video_id), identity)
+        return None if data is None else data[0]
 
     def put(self, source: TextSource, video_id: str, identity: str, cues: Sequence[Cue]) -> None:
-        data = {"identity": identity, "cues": _rows(cues)}
-        self.catalog.set_meta(_key(source, video_id), json.dumps(data, ensure_ascii=False))
+        self._save(_key(source, video_id), {"identity": identity, "cues": _rows(cues)})
         self.catalog.set_meta(_partial_key(source, video_id), "")  # done: no partial left
 
     def partial(self, source: TextSource, video_id: str, identity: str) -> Partial | None:
         """Where a read of the video by this reader stopped, or None."""
-        raw = self.catalog.get_meta(_partial_key(source, video_id))
+        data = self._load(_partial_key(source, video_id), identity)
+        return None if data is None else Partial(*data)
+
+    def put_partial(
+        self, source: TextSource, video_id: str, identity: str, cues: Sequence[Cue], until: float
+    ) -> None:
+        data = {"identity": identity, "cues": _rows(cues), "until": round(until, 3)}
+        self._save(_partial_key(source, video_id), data)
+
+    def _load(self, key: str, identity: str) -> tuple[list[Cue], float] | None:
+        """(the lines, `until` or 0) kept at `key` by a reader of `identity`, or None (none
+        kept, another reader's, or damaged: read again)."""
+        raw = self.catalog.get_meta(key)
         if not raw:
             return None
         try:
@@ -251,16 +247,12 @@ class LineCache:
             if data["identity"] != identity:
                 return None
             cues = [Cue(float(s), float(e), str(t), str(lang)) for s, e, t, lang in data["cues"]]
-            return Partial(cues, float(data["until"]))
+            return cues, float(data.get("until", 0.0))
         except (ValueError, KeyError, TypeError):
             return None
 
-    def put_partial(
-        self, source: TextSource, video_id: str, identity: str, cues: Sequence[Cue], until: float
-    ) -> None:
-        data = {"identity": identity, "cues": _rows(cues), "until": round(until, 3)}
-        raw = json.dumps(data, ensure_ascii=False)
-        self.catalog.set_meta(_partial_key(source, video_id), raw)
+    def _save(self, key: str, data: dict[str, object]) -> None:
+        self.catalog.set_meta(key, json.dumps(data, ensure_ascii=False))
 
 
 def _rows(cues: Sequence[Cue]) -> list[list[object]]:
