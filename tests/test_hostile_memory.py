@@ -13,18 +13,17 @@ import os
 import random
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from service_support import API_KEY, index_video
+from service_support import API_KEY, free_port, index_video
+from test_pixel_bounds import png_of_zeros
 from vidsearch.testing.videos import Scene, SceneKind, write_video
 
 pytestmark = pytest.mark.slow
@@ -55,34 +54,12 @@ HOSTILE_RANGES = [
 ]
 
 
-def _png_of_zeros(width: int, height: int) -> bytes:
-    """A grayscale PNG of width x height zeros, compressed row by row (never held whole)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    packer, row, parts = zlib.compressobj(9), b"\0" * (width + 1), []
-    for _ in range(height):
-        parts.append(packer.compress(row))
-    parts.append(packer.flush())
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = chunk(b"IDAT", b"".join(parts))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + idat + chunk(b"IEND", b"")
-
-
 def _header_bytes(text: str) -> bytes:
     """Latin-1 where it fits (the server reads `²` back as `²`), else the UTF-8 bytes."""
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:
         return text.encode()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -107,7 +84,7 @@ def served(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     root = tmp_path_factory.mktemp("hostile-memory")
     video = root / "clip.mp4"
     write_video(video, [Scene(SceneKind.TEXTURE, 50, color=i) for i in range(2)])
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VIDSEARCH_API_KEY": API_KEY, "VIDSEARCH_HOME": str(root / "home")}
     env.pop("VIDSEARCH_MODEL", None)
     process = subprocess.Popen(
@@ -184,7 +161,7 @@ def test_hostile_requests_stay_within_the_memory_bound(served: tuple[int, str]) 
         # warm up every path measured: a text and an image search, a thumbnail, a stream
         moments = http.get("/search", params={"q": "texture"}).json()
         assert moments, moments
-        small = _png_of_zeros(64, 48)
+        small = png_of_zeros(64, 48)
         assert http.post("/search", files={"image": ("s.png", small, "image/png")}).is_success
         assert (
             http.get(f"/videos/{name}/stream", headers={"Range": "bytes=0-99"}).status_code == 206
@@ -196,7 +173,7 @@ def test_hostile_requests_stay_within_the_memory_bound(served: tuple[int, str]) 
             baseline = _status_kib(pid, "VmHWM")  # startup's peak: a looser, still honest bound
 
         for width, height in [(1, 60000), (60000, 1), (13000, 13000)]:
-            data = _png_of_zeros(width, height)
+            data = png_of_zeros(width, height)
             record("png", http.post("/search", files={"image": ("b.png", data, "image/png")}))
         answer = _chunked_search(int(url.rsplit(":", 1)[1]), CHUNKED_BYTES)
         statuses["chunked"] = [int(answer.split(b" ", 2)[1])] if answer else [0]

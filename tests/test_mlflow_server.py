@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from process_support import assert_clean_failure, vidsearch
+from service_support import free_port
 from train_support import options, text_config, write_small_world
 from vidsearch.cli import app
 from vidsearch.train.mlflow_server import ServerConfig, allowed_hosts
@@ -34,12 +35,6 @@ QUERY_FA = "مربع آبی در وسط"
 STARTUP_S = 150  # the command's own limit is 120 s
 STOP_S = 20  # TERM, a 10 s grace period, KILL
 QUIET = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

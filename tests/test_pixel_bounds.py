@@ -50,7 +50,7 @@ def _gradient(height: int, width: int) -> np.ndarray:
     return np.stack([(y * 0.7) % 256, (x * 5) % 256, ((x + y) * 0.3) % 256], -1).astype(np.uint8)
 
 
-def _png_of_zeros(width: int, height: int) -> bytes:
+def png_of_zeros(width: int, height: int) -> bytes:
     """A grayscale PNG of width x height zeros, compressed row by row (never held whole)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -121,7 +121,7 @@ def test_preprocessing_an_extreme_aspect_ratio_costs_one_square(shape: tuple[int
     ("width", "height"), [(1, 60000), (60000, 1), (21, 1), (1000, 30000), (5000, 5000)]
 )
 def test_query_images_out_of_bounds_are_refused_before_decoding(width: int, height: int) -> None:
-    data = _png_of_zeros(width, height)
+    data = png_of_zeros(width, height)
     with pytest.raises(QueryError, match=f"{width}x{height}"):
         decode_query_image(data, "q.png")
     with pytest.raises(QueryError, match=f"{width}x{height}"):
@@ -165,7 +165,7 @@ def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_hostile_query_images_are_400_quickly_in_bounded_memory(
     server, width: int, height: int, fragment: str
 ) -> None:
-    data = _png_of_zeros(width, height)
+    data = png_of_zeros(width, height)
     with httpx.Client(base_url=server.url, timeout=60) as http:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         started = time.perf_counter()

@@ -7,7 +7,6 @@ catalog) and the server ones (QdrantServerIndex, QdrantCatalog), and the answers
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from service_support import free_port
 from vidsearch.cli import app
 from vidsearch.config import Settings
 from vidsearch.encoders import ClipEncoder
@@ -364,12 +364,6 @@ def test_settings_choose_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyP
         Settings(qdrant_url="qdrant:6333")
     with pytest.raises(ValidationError, match="collection"):
         Settings(collection="no spaces")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_an_unreachable_server_is_named(tmp_path: Path) -> None:

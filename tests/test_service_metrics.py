@@ -8,7 +8,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from disk_support import du_bytes
-from service_support import serving
+from service_support import free_port, serving
 from system_programs import require_program
 from vidsearch.config import DataDir
 from vidsearch.testing.server import LiveServer
@@ -170,12 +169,6 @@ def test_every_dashboard_metric_is_exported(server: LiveServer) -> None:
     assert queried - exported == set(), f"the dashboard queries metrics nobody exports: {queried}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prometheus_binary() -> str:
     return require_program("prometheus", "prometheus")
@@ -189,7 +182,7 @@ def test_real_prometheus_scrapes_the_app(
     config["global"]["scrape_interval"] = "1s"
     config["scrape_configs"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{server.port}"]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))  # ...aimed at this app
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "prometheus.log").open("wb")
     process = subprocess.Popen(
         [
