@@ -11,14 +11,11 @@ import av
 import httpx
 import numpy as np
 import pytest
-from playwright import sync_api
 
 from service_support import index_video, live_server
-from system_programs import require_program
 from test_subtitles import srt_of, write_mkv_with_subtitles
-from test_web import CHROMIUM_ARGS, TIMEOUT_MS
 from vidsearch.testing.server import LiveServer
-from web_support import RECORD_POSITIONS_JS
+from web_support import RECORD_POSITIONS_JS, page_at
 
 pytestmark = pytest.mark.slow
 LINE = "Meet me at the old bridge at noon."
@@ -73,19 +70,8 @@ def server(
         live.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return require_program("chromium", "chromium")
-
-
-def test_the_line_is_shown_under_the_thumbnail(chromium: str, server: LiveServer) -> None:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(base_url=server.url)
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto("/")
+def test_the_line_is_shown_under_the_thumbnail(server: LiveServer) -> None:
+    with page_at(server.url) as (page, errors):
         page.fill("#q", '"old bridge"')
         page.select_option("#mode", "dialogue")
         page.press("#q", "Enter")
@@ -105,20 +91,13 @@ def test_the_line_is_shown_under_the_thumbnail(chromium: str, server: LiveServer
             "() => document.querySelector('#results .moment')?.dataset.why === 'frame'"
         )
         assert page.locator("#results .moment .line:not([hidden])").count() == 0
-        browser.close()
-        assert errors == []
+    assert errors == []
 
 
-def test_a_dialogue_hit_plays_from_its_line(chromium: str, server: LiveServer) -> None:
+def test_a_dialogue_hit_plays_from_its_line(server: LiveServer) -> None:
     """A line spoken at 0:09 in a shot that starts at 0:00 plays from 0:09: the moment spans
     the whole shot, and the page used to seek to the moment's start."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(base_url=server.url)
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto("/")
+    with page_at(server.url) as (page, errors):
         page.fill("#q", '"train leaves"')
         page.select_option("#mode", "dialogue")
         page.press("#q", "Enter")
@@ -134,8 +113,7 @@ def test_a_dialogue_hit_plays_from_its_line(chromium: str, server: LiveServer) -
         assert first == pytest.approx(LATE_AT, abs=0.3)
         assert page.eval_on_selector("#player", "v => v.src").endswith(f"#t={LATE_AT:.3f}")
         assert "talk.mkv from 0:09.0" in (page.text_content("#now-playing") or "")
-        browser.close()
-        assert errors == []
+    assert errors == []
 
 
 def test_the_video_list_says_how_many_lines_are_indexed(server: LiveServer) -> None:

@@ -18,17 +18,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright import sync_api
 from typer.testing import CliRunner
 
 from service_support import live_server
 from system_programs import require_program
-from test_web import CHROMIUM_ARGS, TIMEOUT_MS
 from vidsearch.cli import app
 from vidsearch.testing.screen_text import BurnedLine
 from vidsearch.testing.speech import Utterance
 from vidsearch.testing.spoken_and_written import SpokenAndWritten, write_spoken_and_written_video
-from web_support import screenshot_dir
+from web_support import page_at, screenshot_dir
 
 pytestmark = pytest.mark.slow
 
@@ -201,14 +199,7 @@ def test_the_python_client_carries_the_source(server: str) -> None:
 
 
 def test_the_web_page_shows_each_line_with_its_source(server: str, tmp_path: Path) -> None:
-    chromium = require_program("chromium", "chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(base_url=server)
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto("/")
+    with page_at(server) as (page, errors):
         page.fill("#q", "MUSEUM ENTRANCE")
         page.select_option("#mode", "text")
         page.press("#q", "Enter")
@@ -225,8 +216,7 @@ def test_the_web_page_shows_each_line_with_its_source(server: str, tmp_path: Pat
         assert {"speech", "screen text"} <= set(sources)  # every line is listed with its source
         page.set_viewport_size({"width": 1280, "height": 900})
         page.screenshot(path=screenshot_dir(tmp_path) / "speech-and-screen-text.png")
-        assert errors == []
-        browser.close()
+    assert errors == []
 
 
 def test_eval_moments_reports_each_source(indexed: Indexed, tmp_path: Path) -> None:

@@ -13,19 +13,7 @@ from service_support import API_KEY, serving
 from system_programs import require_program
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-TIMEOUT_MS = 30_000
+from web_support import CHROMIUM_ARGS, TIMEOUT_MS
 
 pytestmark = pytest.mark.slow
 

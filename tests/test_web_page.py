@@ -15,15 +15,16 @@ from playwright import sync_api
 
 from service_support import API_KEY, index_video, serving
 from system_programs import require_program
-from test_web import CHROMIUM_ARGS, TIMEOUT_MS
 from vidsearch.testing.server import LiveServer
 from vidsearch.testing.videos import Scene, SceneKind, SceneSpan, write_video
 from web_support import (
+    CHROMIUM_ARGS,
     DESKTOP,
     GLYPHS_JS,
     NARROW,
     OVERFLOW_JS,
     RECORD_POSITIONS_JS,
+    TIMEOUT_MS,
     screenshot_dir,
     visual_order,
 )

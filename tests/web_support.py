@@ -1,10 +1,29 @@
-"""Helpers for the web page tests in headless Chromium: screenshots, what the page logs,
-where glyphs land on screen, and what sticks out of a narrow screen."""
+"""Helpers for the web page tests in headless Chromium: a page to drive, screenshots, what
+the page logs, where glyphs land on screen, and what sticks out of a narrow screen."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+from playwright import sync_api
+
+from system_programs import require_program
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+TIMEOUT_MS = 30_000
 
 # Screenshots go to the test's temporary folder; set this to a folder (docs/screenshots) to
 # keep them: VIDSEARCH_SCREENSHOTS=docs/screenshots pytest tests/test_web_page.py
@@ -38,6 +57,24 @@ OVERFLOW_JS = """width => [...document.querySelectorAll('body *')].flatMap(e => 
     + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : '');
   return [`${name}: ${Math.round(box.left)}..${Math.round(box.right)}`];
 })"""
+
+
+@contextlib.contextmanager
+def page_at(url: str) -> Iterator[tuple[sync_api.Page, list[str]]]:
+    """The web page of the server at `url` in a fresh headless Chromium (skipped, or failed
+    under CI, without it), and the script errors it raises; the browser closes on exit."""
+    chromium = require_program("chromium", "chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(base_url=url)
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto("/")
+            yield page, errors
+        finally:
+            browser.close()
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
