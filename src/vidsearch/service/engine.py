@@ -184,9 +184,6 @@ class Engine:
     def video(self, name: str) -> VideoRecord | None:
         return self.library.video(name)
 
-    def subtitle_lines(self, video: VideoRecord) -> int:
-        return self.library.subtitle_lines(video)
-
     def line_counts(self, video: VideoRecord) -> dict[str, int]:
         return self.library.line_counts(video)
 

@@ -38,6 +38,7 @@ VideoName = Annotated[str, PathParam(description="The video's name, as GET /vide
 
 def video_out(record: VideoRecord, ctx: ServiceContext, urls: Urls) -> VideoOut:
     path = Path(record.path)
+    lines = ctx.engine.line_counts(record)
     return VideoOut(
         name=record.name,
         video_id=record.video_id,
@@ -49,8 +50,8 @@ def video_out(record: VideoRecord, ctx: ServiceContext, urls: Urls) -> VideoOut:
         indexed_at=record.indexed_at,
         uploaded=path.parent == ctx.engine.uploads_dir,
         stream_url=urls.stream(record.name),
-        subtitle_lines=ctx.engine.subtitle_lines(record),
-        lines=ctx.engine.line_counts(record),
+        subtitle_lines=sum(lines.values()),  # every source's, as counted per source
+        lines=lines,
     )
 
 
