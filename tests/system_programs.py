@@ -35,6 +35,23 @@ def require_program(name: str, apt_package: str) -> str:
     pytest.skip(reason)
 
 
+# The fonts the on-screen text tests draw English and Persian with (vidsearch.testing.screen_text).
+FONTS_PACKAGES = "fonts-noto-core fonts-farsiweb"
+
+
+def require_fonts() -> None:
+    """Skip the test (fail it under CI) unless the fonts it draws text with are installed."""
+    from vidsearch.testing.screen_text import ENGLISH_FONTS, PERSIAN_FONTS
+
+    missing = [path.name for path in (*ENGLISH_FONTS, *PERSIAN_FONTS) if not path.is_file()]
+    if not missing:
+        return
+    reason = f"fonts {', '.join(missing)} are not installed: sudo apt-get install {FONTS_PACKAGES}"
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_VARIABLE}=1 requires them)", pytrace=False)
+    pytest.skip(reason)
+
+
 def report_header() -> str:
     """One line for pytest's header: which programs are missing and what that means."""
     missing = [name for name in PROGRAMS if shutil.which(name) is None]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from system_programs import require_program
+from system_programs import require_fonts, require_program
 from vidsearch.errors import DecodeError, ModelError
 from vidsearch.screen_text import (
     ScreenTextReader,
@@ -36,6 +36,7 @@ MAX_CER = 0.25
 @pytest.fixture(scope="module")
 def reader() -> Iterator[ScreenTextReader]:
     require_program("tesseract", "tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas")
+    require_fonts()  # the videos read here are drawn with them
     reader = open_screen_reader(("eng", "fas"))
     reader.load()
     yield reader

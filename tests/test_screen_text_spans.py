@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import vidsearch.screen_text as screen_text
+from system_programs import require_fonts
 from vidsearch.screen_text.band import BandMemory, band_top, outlined_text
 from vidsearch.screen_text.prefilter import may_hold_text
 from vidsearch.screen_text.spans import Sample, drop_repeats, merge_samples, similarity
@@ -95,6 +96,7 @@ def test_similarity_tolerates_a_letter_and_a_missing_word() -> None:
 
 
 def _text_image(text: str, font, size: int, kind: str, outline: bool) -> np.ndarray:
+    require_fonts()
     rng = np.random.default_rng(4)
     image = Image.fromarray(background(kind, (640, 180), rng))
     draw_line(image, text, font, size, center=(320, 90), outline=outline)
@@ -113,6 +115,8 @@ def test_band_mask_keeps_outlined_text_and_its_memory_ignores_moving_footage() -
     assert band_top(360) == 270
     rng = np.random.default_rng(0)
     texture = background("photo", (1280, 180), rng)
+
+    require_fonts()
 
     def band(text: str, shift: int) -> np.ndarray:
         image = Image.fromarray(np.ascontiguousarray(texture[:, shift : shift + 640]))

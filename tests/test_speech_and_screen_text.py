@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service_support import live_server
-from system_programs import require_program
+from system_programs import require_fonts, require_program
 from vidsearch.cli import app
 from vidsearch.testing.screen_text import BurnedLine
 from vidsearch.testing.speech import Utterance
@@ -59,6 +59,7 @@ def indexed(
 ) -> Indexed:
     require_program("espeak-ng", "espeak-ng")
     require_program("tesseract", "tesseract-ocr tesseract-ocr-eng tesseract-ocr-fas")
+    require_fonts()
     pytest.importorskip("faster_whisper")
     pytest.importorskip("transformers")
     from vidsearch.testing.speech import SpeechVideo, speech_windows

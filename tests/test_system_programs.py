@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from system_programs import PROGRAMS, REQUIRE_VARIABLE, report_header, require_program
+from system_programs import (
+    PROGRAMS,
+    REQUIRE_VARIABLE,
+    report_header,
+    require_fonts,
+    require_program,
+)
 
 FAKE = "vidsearch-no-such-program"
 
@@ -76,3 +82,17 @@ def test_the_header_names_what_is_missing(bin_dir: Path, monkeypatch: pytest.Mon
     assert report_header() == (
         "system programs: chromium, prometheus, promtool, tesseract, espeak-ng found"
     )
+
+
+def test_missing_fonts_skip_with_their_packages_and_fail_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vidsearch.testing.screen_text as screen_text
+
+    monkeypatch.setattr(screen_text, "ENGLISH_FONTS", (tmp_path / "NotoSans-Regular.ttf",))
+    monkeypatch.delenv(REQUIRE_VARIABLE, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="sudo apt-get install fonts-noto-core"):
+        require_fonts()
+    monkeypatch.setenv(REQUIRE_VARIABLE, "1")
+    with pytest.raises(pytest.fail.Exception, match="NotoSans-Regular.ttf"):
+        require_fonts()
